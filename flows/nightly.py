@@ -1,0 +1,139 @@
+"""The nightly refresh: extract -> validate -> stage -> match -> cases -> join -> score -> audit -> publish -> export.
+
+The flow only orchestrates; each task is a thin wrapper around a function in leads/ (I/O) that calls pure
+transforms in transforms/. Tasks pass dates, names and counts, never frames (no caching, no PII in Prefect).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, Failed
+
+from leads import pipeline
+from leads.db import state_db
+from leads.locks import refresh_lock
+from leads.publish import audit_failures, export_snapshot, publish
+from leads.scoring import load_scoring
+from leads.settings import Settings, get_settings
+from leads.sources import SourceConfig, load_sources
+
+
+@task(name="load-configs", cache_policy=NO_CACHE)
+def load_configs(settings: Settings, sources: list[str] | None) -> list[SourceConfig]:
+    return load_sources(settings.sources_dir, sources or settings.selected_sources)
+
+
+@task(name="start-run", cache_policy=NO_CACHE)
+def start_run(settings: Settings, run_id: str, as_of: dt.date, started_at: dt.datetime) -> None:
+    with state_db(settings) as con:
+        pipeline.start_run(con, run_id, as_of, started_at)
+        pipeline.ensure_staged_tables(con)
+        pipeline.load_reference(con, settings)
+
+
+@task(name="extract-validate-stage", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def stage_source(
+    settings: Settings, config: SourceConfig, as_of: dt.date, run_id: str, received_at: dt.datetime
+) -> pipeline.SourceOutcome:
+    with state_db(settings) as con:
+        outcome = pipeline.run_source(con, config, settings, as_of, run_id, received_at)
+        pipeline.record_source(con, run_id, outcome)
+    logger = get_run_logger()
+    logger.info(
+        "source %s: %s, files %d new / %d skipped, rows in %d, quarantined %d, staged %d",
+        outcome.source,
+        outcome.status,
+        outcome.files_landed,
+        outcome.files_skipped,
+        outcome.rows_in,
+        outcome.rows_quarantined,
+        outcome.rows_staged,
+    )
+    for warning in outcome.warnings:
+        logger.warning("source %s: %s", outcome.source, warning)
+    return outcome
+
+
+@task(name="match-and-assemble-cases", cache_policy=NO_CACHE)
+def assemble_cases(settings: Settings, configs: list[SourceConfig], as_of: dt.date) -> dict[str, int]:
+    with state_db(settings) as con:
+        return pipeline.build_cases(con, settings, configs, as_of)
+
+
+@task(name="join-and-score", cache_policy=NO_CACHE)
+def score_leads(settings: Settings, as_of: dt.date, run_id: str) -> dict[str, int]:
+    scoring = load_scoring(settings.config_dir / "scoring.yaml")
+    with state_db(settings) as con:
+        return pipeline.build_leads(con, settings, scoring, as_of, run_id)
+
+
+@task(name="audit", cache_policy=NO_CACHE)
+def audit(settings: Settings) -> list[str]:
+    with state_db(settings) as con:
+        return [f"{f.audit}: {f.detail}" for f in audit_failures(con, settings)]
+
+
+@task(name="publish", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def publish_leads(settings: Settings, run_id: str, status: str, summary: dict) -> str:
+    with state_db(settings) as con:
+        pipeline.finish_run(con, run_id, status, summary)
+        return str(publish(con, settings, run_id))
+
+
+@task(name="export", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def export(settings: Settings, run_id: str) -> str:
+    with state_db(settings) as con:
+        return str(export_snapshot(con, settings, run_id))
+
+
+@task(name="finish-run", cache_policy=NO_CACHE)
+def finish_run(settings: Settings, run_id: str, status: str, summary: dict) -> None:
+    with state_db(settings) as con:
+        pipeline.finish_run(con, run_id, status, summary)
+
+
+@flow(name="nightly-refresh", log_prints=False)
+def nightly_refresh(as_of: dt.date | None = None, sources: list[str] | None = None) -> dict:
+    """Refresh the published leads for `as_of` (default: today, UTC) from every source, or the named ones."""
+    settings = get_settings()
+    as_of = as_of or dt.datetime.now(dt.UTC).date()
+    started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    run_id = pipeline.new_run_id(as_of, started_at)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        timings[step] = round(time.perf_counter() - clock, 3)
+        clock = time.perf_counter()
+
+    with refresh_lock(settings):
+        configs = load_configs(settings, sources)
+        start_run(settings, run_id, as_of, started_at)
+        outcomes = [stage_source(settings, c, as_of, run_id, started_at) for c in configs]
+        lap("extract_validate_stage")
+        case_counts = assemble_cases(settings, configs, as_of)
+        lap("match_and_cases")
+        lead_counts = score_leads(settings, as_of, run_id)
+        lap("join_and_score")
+        failures = audit(settings)
+        lap("audit")
+        summary = pipeline.run_summary(
+            run_id, as_of, outcomes, {**case_counts, **lead_counts}, failures, timings
+        )
+        if failures:
+            finish_run(settings, run_id, "failed", summary)
+            return Failed(message=f"audit failed, previous publish kept: {'; '.join(failures)}", data=summary)
+        publish_leads(settings, run_id, summary["status"], summary)
+        lap("publish")
+        summary["exports"] = export(settings, run_id)
+        lap("export")
+        summary["timings"] = timings
+        finish_run(settings, run_id, summary["status"], summary)
+    get_run_logger().info("run %s %s: %s", run_id, summary["status"], json.dumps(summary["stage_counts"]))
+    return Completed(message=summary["status"], data=summary)

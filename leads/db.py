@@ -1,0 +1,66 @@
+"""DuckDB connections: the pipeline's private state database, and read-only analyst connections."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from leads.errors import LeadsError
+from leads.settings import Settings
+
+
+def sql_text(settings: Settings, name: str) -> str:
+    """The text of sql/<name>.sql (SQL lives in files named after what they produce)."""
+    return (settings.sql_dir / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _configured(con: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:
+    con.execute("SET memory_limit = ?", [settings.duckdb_memory_limit])
+    if settings.duckdb_threads:
+        con.execute("SET threads = ?", [settings.duckdb_threads])
+    temp = settings.state_dir / "duckdb_tmp"
+    temp.mkdir(parents=True, exist_ok=True)
+    con.execute("SET temp_directory = ?", [str(temp)])
+    return con
+
+
+@contextmanager
+def state_db(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to data/state/pipeline.duckdb, schema ensured."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(settings.state_db))
+    except duckdb.IOException as exc:
+        raise LeadsError(f"cannot open the pipeline state database ({_first_line(exc)})") from None
+    try:
+        _configured(con, settings)
+        con.execute(sql_text(settings, "state_schema"))
+        yield con
+    finally:
+        con.close()
+
+
+def analyst_connection(path: Path) -> duckdb.DuckDBPyConnection:
+    """Read-only, no access to files outside the database, configuration locked (safe for ad-hoc SQL)."""
+    if not path.exists():
+        raise LeadsError(f"no published database at {path}: run `leads refresh` first")
+    return duckdb.connect(
+        str(path),
+        read_only=True,
+        config={"enable_external_access": False, "lock_configuration": True},
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200]
+
+
+def ident(name: str) -> str:
+    """A safe SQL identifier: only lower-case snake_case names from the project's own allow-lists pass."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ValueError(f"refusing SQL identifier {name!r}")
+    return f'"{name}"'

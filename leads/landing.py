@@ -1,0 +1,145 @@
+"""Immutable raw landing: each delivery is copied once into data/raw/<source>/<date>/ with a manifest row.
+
+A file already staged (same sha256, any name) is skipped; a file that landed but failed staging is retried.
+Names that could escape the landing folder (`..`, absolute paths, symlinks) are refused before any read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from leads.sources import SourceConfig, is_safe_name
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    source: str
+    delivery_date: dt.date
+    file_name: str
+    raw_path: str  # relative to the data dir
+    sha256: str
+    bytes: int
+
+
+@dataclass
+class Landing:
+    files: list[LandedFile]  # to stage this run, oldest delivery first
+    skipped: int  # already staged earlier (same content)
+    refused: list[str]  # names refused as unsafe (reported as warnings, never read)
+    last_delivery_date: dt.date | None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _delivery_dirs(source_dir: Path, as_of: dt.date, refused: list[str]) -> list[tuple[dt.date, Path]]:
+    found = []
+    for entry in sorted(source_dir.iterdir()):
+        if entry.is_symlink() or not entry.is_dir():
+            refused.append(f"{source_dir.name}/{entry.name}")
+            continue
+        try:
+            day = dt.date.fromisoformat(entry.name)
+        except ValueError:
+            refused.append(f"{source_dir.name}/{entry.name}")
+            continue
+        if day <= as_of:
+            found.append((day, entry))
+    return found
+
+
+def _safe_files(folder: Path, pattern: str, refused: list[str]) -> list[Path]:
+    files = []
+    for path in sorted(folder.glob(pattern)):
+        if path.is_symlink() or not path.is_file() or not is_safe_name(path.name):
+            refused.append(f"{folder.parent.name}/{folder.name}/{path.name}")
+            continue
+        if path.resolve().parent != folder.resolve():
+            refused.append(f"{folder.parent.name}/{folder.name}/{path.name}")
+            continue
+        files.append(path)
+    return files
+
+
+def _copy_immutable(src: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.part")
+    shutil.copyfile(src, temp)
+    with temp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.chmod(temp, 0o444)  # raw files are never modified
+    os.replace(temp, target)
+
+
+def landed_deliveries(
+    con: duckdb.DuckDBPyConnection,
+    config: SourceConfig,
+    landing_dir: Path,
+    data_dir: Path,
+    as_of: dt.date,
+    run_id: str,
+    received_at: dt.datetime,
+) -> Landing:
+    """Copy this source's new deliveries (dated on or before `as_of`) into raw; list what needs staging."""
+    refused: list[str] = []
+    source_dir = landing_dir / config.source
+    if not is_safe_name(config.source) or not source_dir.is_dir() or source_dir.is_symlink():
+        return Landing([], 0, refused, _last_delivery(con, config.source))
+    known = dict(
+        con.execute(
+            "SELECT sha256, status FROM raw_manifest WHERE source = ? ORDER BY received_at",
+            [config.source],
+        ).fetchall()
+    )
+    to_stage: list[LandedFile] = []
+    seen: set[str] = set()
+    skipped = 0
+    for day, folder in _delivery_dirs(source_dir, as_of, refused):
+        for path in _safe_files(folder, config.format.glob, refused):
+            digest = sha256_of(path)
+            if known.get(digest) == "staged" or digest in seen:
+                skipped += 1  # same content delivered again (any name): nothing new
+                continue
+            seen.add(digest)
+            target = data_dir / "raw" / config.source / day.isoformat() / path.name
+            if target.exists() and sha256_of(target) != digest:
+                target = target.with_name(f"{path.stem}.{digest[:12]}{path.suffix}")
+            if not target.exists():
+                _copy_immutable(path, target)
+            landed = LandedFile(
+                config.source, day, path.name, str(target.relative_to(data_dir)), digest, path.stat().st_size
+            )
+            if digest not in known:
+                con.execute(
+                    "INSERT INTO raw_manifest VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, 'landed', NULL)",
+                    [
+                        landed.source,
+                        landed.delivery_date,
+                        landed.file_name,
+                        landed.raw_path,
+                        landed.sha256,
+                        landed.bytes,
+                        received_at,
+                        run_id,
+                    ],
+                )
+                known[digest] = "landed"
+            to_stage.append(landed)
+    return Landing(to_stage, skipped, refused, _last_delivery(con, config.source))
+
+
+def _last_delivery(con: duckdb.DuckDBPyConnection, source: str) -> dt.date | None:
+    row = con.execute("SELECT max(delivery_date) FROM raw_manifest WHERE source = ?", [source]).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,292 @@
+"""The steps of the nightly refresh as plain functions (I/O + transform calls); flows/ wraps them as tasks.
+
+Working state lives in data/state/pipeline.duckdb. Each step reads tables, calls pure transforms, and writes
+tables; nothing here touches the published file except `publish`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import duckdb
+import polars as pl
+
+from leads.db import ident, sql_text
+from leads.errors import SourceFailed
+from leads.landing import landed_deliveries
+from leads.scoring import ScoringConfig
+from leads.settings import Settings
+from leads.sources import SourceConfig
+from leads.staging import STAGED_TABLES, mark_failed, staged_source
+from schemas.inputs import MODELS
+from schemas.leads import published_leads
+from schemas.vocabulary import FEED_FIELDS, FILING_FIELDS
+from transforms.auction import auction_timeline
+from transforms.canonical import canonical_records
+from transforms.cases import case_filings, case_lifecycles
+from transforms.leads import scored_leads
+from transforms.matching import matched_filings
+from transforms.payoff import case_payoffs, loan_balances
+
+# Grouping window for filings without a case number (parcel + lender): a re-posted notice within this many
+# days of the previous one belongs to the same case.
+CASE_WINDOW_DAYS = 180
+
+
+@dataclass
+class SourceOutcome:
+    source: str
+    kind: str
+    status: str  # ok | no_new_files | failed
+    message: str | None = None
+    files_landed: int = 0
+    files_skipped: int = 0
+    rows_in: int = 0
+    rows_ignored: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_staged: int = 0
+    last_delivery_date: dt.date | None = None
+    freshness_days: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    quarantine_by_check: dict[str, int] = field(default_factory=dict)
+
+
+def new_run_id(as_of: dt.date, started_at: dt.datetime) -> str:
+    return f"{as_of:%Y%m%d}-{started_at:%Y%m%dT%H%M%S%f}"
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, started_at: dt.datetime) -> None:
+    con.execute(
+        "INSERT INTO runs (run_id, as_of, started_at, status) VALUES (?, ?, ?, 'running')",
+        [run_id, as_of, started_at],
+    )
+
+
+def ensure_staged_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every staged table (empty) so joins work before a feed has ever delivered."""
+    for kind, table in STAGED_TABLES.items():
+        fields = FILING_FIELDS if kind == "filings" else FEED_FIELDS[kind]
+        empty = canonical_records(
+            pl.DataFrame(
+                {"source_line": [], **{f: [] for f in fields}},
+                schema={"source_line": pl.Int64, **{f: pl.String for f in fields}},
+            ),
+            {f: f for f in fields},
+            fields,
+            [],
+            ["%Y-%m-%d"],
+        )
+        extra = [
+            pl.lit(None, dtype=pl.String).alias("source"),
+            pl.lit(None, dtype=pl.String).alias("file"),
+            pl.lit(None, dtype=pl.Date).alias("delivery_date"),
+        ]
+        if kind == "filings":
+            extra += [pl.lit(None, dtype=pl.String).alias(c) for c in ("event", "county_fips", "state")]
+        frame = empty.with_columns(extra)
+        assert set(MODELS[kind].to_schema().columns) <= set(frame.columns)
+        con.register("empty_frame", frame.to_arrow())
+        con.execute(f"CREATE TABLE IF NOT EXISTS {ident(table)} AS SELECT * FROM empty_frame LIMIT 0")  # noqa: S608
+        con.unregister("empty_frame")
+
+
+def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Reference data committed with the project: mortgage rates, state rules, price index."""
+    ref = settings.reference_dir
+    tables = {
+        "ref_pmms": pl.read_csv(ref / "pmms_30y_weekly.csv", try_parse_dates=True),
+        "ref_state_rules": pl.read_csv(ref / "state_rules.csv", infer_schema_length=None),
+        "ref_zhvi": pl.read_csv(
+            ref / "zhvi_county_monthly.csv", schema_overrides={"county_fips": pl.String}, try_parse_dates=True
+        ),
+        "ref_assessment": pl.read_csv(ref / "assessment_ratios.csv", infer_schema_length=None),
+    }
+    for name, frame in tables.items():
+        con.register("ref_frame", frame.to_arrow())
+        con.execute(f"CREATE OR REPLACE TABLE {ident(name)} AS SELECT * FROM ref_frame")  # noqa: S608
+        con.unregister("ref_frame")
+
+
+def run_source(
+    con: duckdb.DuckDBPyConnection,
+    config: SourceConfig,
+    settings: Settings,
+    as_of: dt.date,
+    run_id: str,
+    received_at: dt.datetime,
+) -> SourceOutcome:
+    """Land and stage one source; a failure is recorded on the outcome, never raised to the other sources."""
+    outcome = SourceOutcome(config.source, config.kind, "ok")
+    landing = landed_deliveries(con, config, settings.landing, settings.data_dir, as_of, run_id, received_at)
+    outcome.files_landed = len(landing.files)
+    outcome.files_skipped = landing.skipped
+    outcome.last_delivery_date = landing.last_delivery_date
+    if landing.refused:
+        outcome.warnings.append(
+            f"{len(landing.refused)} unsafe or unexpected name(s) refused in the landing folder"
+        )
+    if landing.last_delivery_date is not None:
+        outcome.freshness_days = (as_of - landing.last_delivery_date).days
+        if outcome.freshness_days > config.freshness_days:
+            outcome.warnings.append(
+                f"stale: last delivery {outcome.freshness_days} days ago (SLA {config.freshness_days} days)"
+            )
+    else:
+        outcome.warnings.append("no delivery has ever arrived")
+    if not landing.files:
+        outcome.status = "no_new_files"
+        return outcome
+    try:
+        staged = staged_source(con, config, landing.files, settings.data_dir, run_id)
+    except SourceFailed as exc:
+        mark_failed(con, landing.files, str(exc))
+        outcome.status = "failed"
+        outcome.message = str(exc)
+        return outcome
+    outcome.rows_in = staged.rows_in
+    outcome.rows_ignored = staged.rows_ignored
+    outcome.rows_quarantined = staged.rows_quarantined
+    outcome.rows_duplicate = staged.rows_duplicate
+    outcome.rows_staged = staged.rows_staged
+    outcome.quarantine_by_check = staged.quarantine_by_check
+    return outcome
+
+
+def record_source(con: duckdb.DuckDBPyConnection, run_id: str, outcome: SourceOutcome) -> None:
+    con.execute(
+        "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            outcome.source,
+            outcome.kind,
+            outcome.status,
+            outcome.message,
+            outcome.files_landed,
+            outcome.files_skipped,
+            outcome.rows_in,
+            outcome.rows_ignored,
+            outcome.rows_quarantined,
+            outcome.rows_duplicate,
+            outcome.rows_staged,
+            outcome.last_delivery_date,
+            outcome.freshness_days,
+            json.dumps(outcome.warnings),
+        ],
+    )
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.register("frame_in", frame.to_arrow())
+    con.execute(f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM frame_in")  # noqa: S608
+    con.unregister("frame_in")
+
+
+def build_cases(
+    con: duckdb.DuckDBPyConnection, settings: Settings, configs: list[SourceConfig], as_of: dt.date
+) -> dict[str, int]:
+    """Match staged filings to parcels, group them into cases, derive each case's lifecycle."""
+    filings = con.sql(sql_text(settings, "filings_to_match"), params={"as_of": as_of}).pl()
+    parcels = con.sql(
+        "SELECT county_fips, apn, legal_description, situs_address, mailing_address FROM staged_parcels "
+        "WHERE county_fips IN (SELECT DISTINCT county_fips FROM staged_filings)"
+    ).pl()
+    digits = pl.DataFrame(
+        [{"county_fips": c.county.fips, "apn_digits": c.parcel_id.digits} for c in configs if c.county],
+        schema={"county_fips": pl.String, "apn_digits": pl.Int64},
+    ).unique("county_fips", keep="first", maintain_order=True)
+    matched = matched_filings(filings, parcels, digits)
+    grouped = case_filings(matched, CASE_WINDOW_DAYS)
+    stale_after = con.sql("SELECT state, stale_after_days FROM ref_state_rules").pl()
+    cases = case_lifecycles(grouped, as_of, stale_after)
+    _write(con, "case_filings", grouped)
+    _write(con, "cases", cases)
+    return {
+        "filings": grouped.height,
+        "filings_matched": grouped.filter(pl.col("match_method") != "none").height,
+        "cases": cases.height,
+    }
+
+
+def build_leads(
+    con: duckdb.DuckDBPyConnection, settings: Settings, scoring: ScoringConfig, as_of: dt.date, run_id: str
+) -> dict[str, int]:
+    """Join cases with parcel, valuation, loan and lien facts in DuckDB; value, payoff and score in Polars."""
+    params = {"as_of": as_of}
+    inputs = con.sql(sql_text(settings, "case_inputs"), params=params).pl()
+    loans = con.sql(sql_text(settings, "case_loans"), params=params).pl()
+    balances = loan_balances(loans, inputs, as_of)
+    payoffs = case_payoffs(inputs, balances, as_of)
+    rules = con.sql("SELECT * FROM ref_state_rules").pl()
+    timeline = auction_timeline(inputs, rules, as_of)
+    scored = scored_leads(inputs, payoffs, timeline, scoring, as_of)
+    leads = published_leads(scored, run_id)
+    _write(con, "candidate_leads", leads)
+    _write(con, "loan_balances", balances)
+    return {"leads": leads.height, "actionable": leads.filter(pl.col("actionable")).height}
+
+
+def step_timer() -> float:
+    return time.perf_counter()
+
+
+def outcome_dict(outcome: SourceOutcome) -> dict:
+    data = asdict(outcome)
+    data["last_delivery_date"] = (
+        outcome.last_delivery_date.isoformat() if outcome.last_delivery_date else None
+    )
+    return data
+
+
+def run_summary(
+    run_id: str,
+    as_of: dt.date,
+    outcomes: list[SourceOutcome],
+    stage_counts: dict[str, int],
+    audit_failures: list[str],
+    timings: dict[str, float],
+) -> dict:
+    """What the run did, in counts and names only (no personal data): goes to `runs`, logs and the CLI."""
+    failed = [o for o in outcomes if o.status == "failed"]
+    warnings = [f"{o.source}: {w}" for o in outcomes for w in o.warnings]
+    status = "failed" if audit_failures else ("partial" if failed else "published")
+    return {
+        "run_id": run_id,
+        "as_of": as_of.isoformat(),
+        "status": status,
+        "message": "; ".join(audit_failures + [f"{o.source}: {o.message}" for o in failed]) or None,
+        "sources_ok": len(outcomes) - len(failed),
+        "sources_failed": len(failed),
+        "failed_sources": [o.source for o in failed],
+        "warnings": warnings,
+        "stage_counts": {
+            "rows_in": sum(o.rows_in for o in outcomes),
+            "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
+            "rows_staged": sum(o.rows_staged for o in outcomes),
+            **stage_counts,
+        },
+        "sources": [outcome_dict(o) for o in outcomes],
+        "timings": timings,
+    }
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary: dict) -> None:
+    con.execute(
+        "UPDATE runs SET finished_at = ?, status = ?, message = ?, sources_ok = ?, sources_failed = ?, "
+        "leads_published = ?, warnings = ?, stage_counts = ?, timings = ? WHERE run_id = ?",
+        [
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            status,
+            summary["message"],
+            summary["sources_ok"],
+            summary["sources_failed"],
+            summary["stage_counts"].get("leads", 0) if status != "failed" else 0,
+            json.dumps(summary["warnings"]),
+            json.dumps(summary["stage_counts"], sort_keys=True),
+            json.dumps(summary["timings"], sort_keys=True),
+            run_id,
+        ],
+    )

@@ -1,0 +1,155 @@
+"""Audit the candidate leads, then publish them in one atomic step; write exports for other systems.
+
+Publish = build a complete new DuckDB file beside the published one, CHECKPOINT, close, fsync, and
+`os.replace` it over data/warehouse/leads.duckdb. Readers holding the old file keep a consistent snapshot;
+new connections see the new one; a crash at any point leaves the old file whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandera.polars as pa
+import polars as pl
+
+from leads.db import sql_text
+from leads.settings import Settings
+from schemas.leads import EXPORT_SCHEMA_VERSION, PublishedLead
+
+AUDITS = [
+    "duplicate_lead_ids",
+    "leads_without_county",
+    "score_out_of_range",
+    "equity_with_unknown_payoff",
+    "volume_drop",
+]
+VOLUME_MIN_RATIO = 0.5  # a new publish below half the last one is held back as a suspected bad delivery
+PUBLISHED_TABLES = ["leads", "lead_filings", "runs", "run_sources", "quarantine"]
+
+
+@dataclass(frozen=True)
+class AuditFailure:
+    audit: str
+    rows: int
+    detail: str  # counts and check names only: never row contents (they hold personal data)
+
+
+def audit_failures(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[AuditFailure]:
+    """Every failed audit of candidate_leads: the pandera contract, then the SQL audits (zero rows = pass)."""
+    failures: list[AuditFailure] = []
+    leads = con.sql("SELECT * FROM candidate_leads").pl()
+    try:
+        PublishedLead.validate(leads, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        checks = exc.failure_cases.group_by("column", "check").len().sort("column", "check")
+        detail = "; ".join(f"{c}.{k}: {n}" for c, k, n in checks.iter_rows())
+        failures.append(AuditFailure("published_lead_contract", exc.failure_cases.height, detail))
+    for name in AUDITS:
+        query = sql_text(settings, f"audits/{name}")
+        params = {"min_ratio": VOLUME_MIN_RATIO} if "$min_ratio" in query else None
+        rows = con.sql(query, params=params).fetchall()
+        if rows:
+            failures.append(AuditFailure(name, len(rows), f"{len(rows)} offending row(s)"))
+    return failures
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -> Path:
+    """Copy the audited tables into a new file and atomically replace the published database with it."""
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    target = settings.published_db
+    building = target.with_name(f".{target.name}.{run_id}.building")
+    building.unlink(missing_ok=True)
+    con.execute("ATTACH ? AS pub", [str(building)])
+    try:
+        con.execute("CREATE TABLE pub.leads AS SELECT * FROM candidate_leads ORDER BY lead_id")
+        con.execute(
+            "CREATE TABLE pub.lead_filings AS "
+            "SELECT l.lead_id, f.source, f.record_id, f.doc_type, f.event, f.recorded_date, f.case_number, "
+            "f.sale_date, f.amount_due, f.match_method, f.match_confidence, f.match_note, f.parcel_apn AS apn "
+            "FROM case_filings f JOIN candidate_leads l ON l.case_id = f.case_id "
+            "ORDER BY l.lead_id, f.recorded_date, f.record_id"
+        )
+        con.execute("CREATE TABLE pub.runs AS SELECT * FROM runs ORDER BY started_at")
+        con.execute("CREATE TABLE pub.run_sources AS SELECT * FROM run_sources ORDER BY run_id, source")
+        con.execute(
+            "CREATE TABLE pub.quarantine AS SELECT * FROM quarantine ORDER BY run_id, source, file, source_line"
+        )
+    finally:
+        con.execute("DETACH pub")
+    views = duckdb.connect(str(building))
+    try:
+        for view in sorted((settings.sql_dir / "views").glob("*.sql")):
+            views.execute(view.read_text(encoding="utf-8"))
+        views.execute("CHECKPOINT")
+    finally:
+        views.close()
+    _fsync(building)
+    os.replace(building, target)
+    _fsync_dir(target.parent)
+    return target
+
+
+def _atomic_write(path: Path, write: callable) -> str:
+    """Write via a temp file, fsync, rename; return the file's sha256."""
+    temp = path.with_name(f".{path.name}.part")
+    write(temp)
+    _fsync(temp)
+    digest = hashlib.sha256(temp.read_bytes()).hexdigest()
+    os.replace(temp, path)
+    return digest
+
+
+_FORMULA_START = r"^[=+\-@\t\r\n]"
+
+
+def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading `'` (OWASP CSV injection);
+    numeric columns stay numbers."""
+    text_columns = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA_START)).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text_columns
+    )
+
+
+def export_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -> Path:
+    """Full snapshot of the published leads as Parquet, CSV and JSON Lines, with a manifest."""
+    leads = con.sql("SELECT * FROM candidate_leads ORDER BY lead_id").pl()
+    folder = settings.exports_dir / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "leads.parquet": _atomic_write(folder / "leads.parquet", lambda p: leads.write_parquet(p)),
+        "leads.csv": _atomic_write(
+            folder / "leads.csv", lambda p: spreadsheet_safe(leads).write_csv(p, quote_style="non_numeric")
+        ),
+        "leads.jsonl": _atomic_write(folder / "leads.jsonl", lambda p: leads.write_ndjson(p)),
+    }
+    manifest = {
+        "run_id": run_id,
+        "schema_version": EXPORT_SCHEMA_VERSION,
+        "rows": leads.height,
+        "files": {name: {"sha256": digest} for name, digest in files.items()},
+        "columns": {name: str(dtype) for name, dtype in leads.schema.items()},
+    }
+    _atomic_write(
+        folder / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    )
+    return folder

@@ -1,0 +1,177 @@
+"""Stage one source: read its landed files, canonicalize, validate, quarantine, and upsert by record key.
+
+All of a source's changes (staged rows, quarantine rows, manifest statuses) commit in one transaction, so a
+crash leaves the source either fully staged for this run or untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from leads.db import ident
+from leads.errors import SourceFailed
+from leads.landing import LandedFile
+from leads.readers import read_delivery
+from leads.sources import SourceConfig
+from leads.validation import QUARANTINE_SCHEMA, unreadable_rows, validated
+from schemas.inputs import MODELS
+from schemas.vocabulary import FEED_FIELDS, FILING_FIELDS, Event
+from transforms.canonical import canonical_records, with_events
+
+# Staged table per source kind (identifiers come only from this allow-list, never from input).
+STAGED_TABLES = {
+    "filings": "staged_filings",
+    "parcels": "staged_parcels",
+    "valuations": "staged_valuations",
+    "loans": "staged_loans",
+    "liens": "staged_liens",
+    "vacancy": "staged_vacancy",
+}
+
+
+@dataclass
+class StageResult:
+    rows_in: int = 0
+    rows_ignored: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    rows_staged: int = 0
+    quarantine_by_check: dict[str, int] = field(default_factory=dict)
+
+
+def _canonical_fields(config: SourceConfig) -> list[str]:
+    return FILING_FIELDS if config.kind == "filings" else FEED_FIELDS[config.kind]
+
+
+def _file_records(
+    config: SourceConfig, landed: LandedFile, data_dir: Path
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
+    """(valid canonical rows, quarantine rows, rows read, rows ignored) for one landed file."""
+    try:
+        delivery = read_delivery(data_dir / landed.raw_path, config.format)
+    except SourceFailed as exc:
+        raise SourceFailed(f"{landed.file_name}: {exc}") from None
+    missing = sorted(set(config.fields.values()) - set(delivery.frame.columns))
+    if missing and not delivery.frame.is_empty():
+        raise SourceFailed(f"{landed.file_name}: schema drift: missing column(s) {missing}")
+    quarantine = unreadable_rows(delivery.unreadable, config.source, landed.file_name)
+    rows_in = delivery.frame.height + len(delivery.unreadable)
+    if delivery.frame.is_empty():
+        return pl.DataFrame(), quarantine, rows_in, 0
+    records = canonical_records(
+        delivery.frame, config.fields, _canonical_fields(config), config.null_values, config.date_formats
+    )
+    ignored = 0
+    if config.kind == "filings":
+        records = with_events(records, config.events, config.default_event)
+        # documents unrelated to foreclosure are counted, not staged
+        ignored = records.filter(pl.col("event") == Event.IGNORE.value).height
+        records = records.filter(pl.col("event") != Event.IGNORE.value)
+    checked = validated(records, MODELS[config.kind], delivery.frame, config.source, landed.file_name)
+    provenance = [
+        pl.lit(config.source).alias("source"),
+        pl.lit(landed.file_name).alias("file"),
+        pl.lit(landed.delivery_date).alias("delivery_date"),
+    ]
+    if config.county is not None:
+        provenance += [
+            pl.lit(config.county.fips).alias("county_fips"),
+            pl.lit(config.county.state).alias("state"),
+        ]
+    valid = checked.valid.with_columns(provenance)
+    return valid, pl.concat([quarantine, checked.quarantine]), rows_in, ignored
+
+
+def _latest_per_key(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """One row per record key: the latest delivery wins, then the later file, then the later line."""
+    return rows.sort(["delivery_date", "file", "source_line"]).unique(
+        subset=key, keep="last", maintain_order=True
+    )
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame, key: list[str]) -> None:
+    """Replace rows with the same record key; identifiers come from allow-lists (STAGED_TABLES, canonical
+    field names checked by the config model) and pass `ident`; no value is ever formatted into SQL."""
+    target = ident(table)
+    match = " AND ".join(f"s.{ident(k)} IS NOT DISTINCT FROM i.{ident(k)}" for k in key)
+    con.register("incoming", rows.to_arrow())
+    con.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM incoming LIMIT 0")  # noqa: S608
+    # a row from an older delivery never overwrites a newer one (late or out-of-order deliveries)
+    con.execute(
+        f"DELETE FROM {target} s USING incoming i WHERE s.source = i.source AND {match} "  # noqa: S608
+        "AND i.delivery_date >= s.delivery_date"
+    )
+    con.execute(
+        f"INSERT INTO {target} BY NAME SELECT * FROM incoming i WHERE NOT EXISTS "  # noqa: S608
+        f"(SELECT 1 FROM {target} s WHERE s.source = i.source AND {match})"
+    )
+    con.unregister("incoming")
+
+
+def staged_source(
+    con: duckdb.DuckDBPyConnection,
+    config: SourceConfig,
+    files: list[LandedFile],
+    data_dir: Path,
+    run_id: str,
+) -> StageResult:
+    """Stage the landed files of one source in one transaction; raise SourceFailed to fail it cleanly."""
+    result = StageResult()
+    if not files:
+        return result
+    valid_parts: list[pl.DataFrame] = []
+    quarantine_parts: list[pl.DataFrame] = []
+    per_file_rows: dict[str, int] = {}
+    for landed in files:
+        valid, quarantine, rows_in, ignored = _file_records(config, landed, data_dir)
+        per_file_rows[landed.sha256] = rows_in
+        result.rows_in += rows_in
+        result.rows_ignored += ignored
+        rejected = quarantine.select("file", "source_line").unique().height
+        result.rows_quarantined += rejected
+        considered = rows_in - ignored
+        if considered and rejected / considered > config.reject_rate_max:
+            raise SourceFailed(
+                f"{landed.file_name}: {rejected} of {considered} rows rejected "
+                f"({rejected / considered:.1%} > reject_rate_max {config.reject_rate_max:.1%})"
+            )
+        if not valid.is_empty():
+            valid_parts.append(valid)
+        quarantine_parts.append(quarantine)
+    quarantined = pl.concat(quarantine_parts) if quarantine_parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    result.quarantine_by_check = dict(quarantined.group_by("check").len().sort("check").iter_rows())
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if valid_parts:
+            rows = pl.concat(valid_parts, how="diagonal_relaxed")
+            latest = _latest_per_key(rows, config.record_key)
+            result.rows_duplicate = rows.height - latest.height
+            result.rows_staged = latest.height
+            _upsert(con, STAGED_TABLES[config.kind], latest, config.record_key)
+        if not quarantined.is_empty():
+            con.register("q", quarantined.with_columns(pl.lit(run_id).alias("run_id")).to_arrow())
+            con.execute("INSERT INTO quarantine BY NAME SELECT * FROM q")
+            con.unregister("q")
+        for landed in files:
+            con.execute(
+                "UPDATE raw_manifest SET status = 'staged', rows = ?, message = NULL WHERE source = ? AND sha256 = ?",
+                [per_file_rows[landed.sha256], landed.source, landed.sha256],
+            )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def mark_failed(con: duckdb.DuckDBPyConnection, files: list[LandedFile], message: str) -> None:
+    """Landed files of a failed source stay in raw and are retried next run."""
+    for landed in files:
+        con.execute(
+            "UPDATE raw_manifest SET status = 'failed', message = ? WHERE source = ? AND sha256 = ?",
+            [message, landed.source, landed.sha256],
+        )

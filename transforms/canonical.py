@@ -1,0 +1,73 @@
+"""Raw delivery text -> canonical typed records, keeping the raw text of every parsed field for audits."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.vocabulary import DATE_FIELDS, FLAG_FIELDS, FLOAT_FIELDS, INT_FIELDS, MONEY_FIELDS, Event
+from transforms.parsing import (
+    cleaned_text,
+    parsed_date,
+    parsed_flag,
+    parsed_float,
+    parsed_int,
+    parsed_money,
+)
+
+PARSED_FIELDS = DATE_FIELDS | MONEY_FIELDS | FLOAT_FIELDS | INT_FIELDS | FLAG_FIELDS
+
+
+def _typed(field: str, date_formats: list[str]) -> pl.Expr:
+    raw = f"{field}_raw"
+    if field in DATE_FIELDS:
+        return parsed_date(raw, date_formats).alias(field)
+    if field in MONEY_FIELDS:
+        return parsed_money(raw).alias(field)
+    if field in FLOAT_FIELDS:
+        return parsed_float(raw).alias(field)
+    if field in INT_FIELDS:
+        return parsed_int(raw).alias(field)
+    return parsed_flag(raw).alias(field)
+
+
+def _dtype(field: str) -> pl.DataType:
+    if field in DATE_FIELDS:
+        return pl.Date()
+    if field in MONEY_FIELDS | FLOAT_FIELDS:
+        return pl.Float64()
+    if field in INT_FIELDS:
+        return pl.Int64()
+    if field in FLAG_FIELDS:
+        return pl.Boolean()
+    return pl.String()
+
+
+def canonical_records(
+    raw: pl.DataFrame,
+    fields: dict[str, str],
+    all_fields: list[str],
+    null_values: list[str],
+    date_formats: list[str],
+) -> pl.DataFrame:
+    """One row per raw record in canonical shape: every field of `all_fields` typed (null when the source
+    does not map it), the raw text of each parsed field as `<field>_raw`, and the record's `source_line`."""
+    text = raw.select(
+        pl.col("source_line"),
+        *[cleaned_text(column, null_values).alias(field) for field, column in fields.items()],
+    )
+    parsed = [f for f in fields if f in PARSED_FIELDS]
+    typed = text.rename({f: f"{f}_raw" for f in parsed}).with_columns(_typed(f, date_formats) for f in parsed)
+    unmapped = [f for f in all_fields if f not in fields]
+    return typed.with_columns(
+        *[pl.lit(None, dtype=_dtype(f)).alias(f) for f in unmapped],
+        *[pl.lit(None, dtype=pl.String).alias(f"{f}_raw") for f in unmapped if f in PARSED_FIELDS],
+    ).select("source_line", *all_fields, *[f"{f}_raw" for f in all_fields if f in PARSED_FIELDS])
+
+
+def with_events(records: pl.DataFrame, events: dict[str, Event], default_event: Event) -> pl.DataFrame:
+    """Filings with their canonical `event` from the county's document-type code (`IGNORE` when unlisted)."""
+    codes = pl.col("doc_type").str.strip_chars().str.to_uppercase()
+    mapping = {code.strip().upper(): event.value for code, event in events.items()}
+    return records.with_columns(
+        codes.replace_strict(mapping, default=default_event.value, return_dtype=pl.String).alias("event")
+    )

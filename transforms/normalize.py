@@ -1,0 +1,112 @@
+"""Normalized keys for matching: parcel ids, street lines, legal descriptions, party names.
+
+Vectorized Polars expressions for the common cases (tens of millions of parcel rows must stay fast); the
+abbreviations follow USPS Publication 28 (street suffixes, directionals, secondary unit designators).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# USPS Pub. 28 appendix C1 (suffixes), B (directionals) and C2 (unit designators): the forms seen in county data.
+_STREET_WORDS = {
+    "STREET": "ST",
+    "STR": "ST",
+    "AVENUE": "AVE",
+    "AV": "AVE",
+    "AVN": "AVE",
+    "ROAD": "RD",
+    "DRIVE": "DR",
+    "DRV": "DR",
+    "LANE": "LN",
+    "BOULEVARD": "BLVD",
+    "BOUL": "BLVD",
+    "COURT": "CT",
+    "CIRCLE": "CIR",
+    "PLACE": "PL",
+    "TERRACE": "TER",
+    "PARKWAY": "PKWY",
+    "HIGHWAY": "HWY",
+    "TRAIL": "TRL",
+    "WAY": "WAY",
+    "SQUARE": "SQ",
+    "LOOP": "LOOP",
+    "COVE": "CV",
+    "POINT": "PT",
+    "CROSSING": "XING",
+    "NORTH": "N",
+    "SOUTH": "S",
+    "EAST": "E",
+    "WEST": "W",
+    "NORTHEAST": "NE",
+    "NORTHWEST": "NW",
+    "SOUTHEAST": "SE",
+    "SOUTHWEST": "SW",
+    "APARTMENT": "APT",
+    "SUITE": "STE",
+    "UNIT": "UNIT",
+    "NUMBER": "#",
+}
+
+# Words that say nothing about who a party is (entity suffixes, roles, "et al").
+_PARTY_NOISE = (
+    r"\b(ET AL|ETAL|ET UX|ET VIR|A/K/A|AKA|F/K/A|FKA|N\.?A\.?|NATIONAL ASSOCIATION|INC|INCORPORATED|LLC|L\.L\.C\."
+    r"|CORP|CORPORATION|CO|COMPANY|LTD|LP|FSB|AS TRUSTEE.*|AS SUCCESSOR.*|SUCCESSOR TRUSTEE.*|TRUSTEE FOR.*"
+    r"|THE)\b"
+)
+
+
+def normalized_apn(column: str, digits: pl.Expr | int | None = None) -> pl.Expr:
+    """Upper-case alphanumerics; float-formatted ids lose their `.0`; all-digit ids are left-padded to `digits`."""
+    text = (
+        pl.col(column)
+        .str.strip_chars()
+        .str.to_uppercase()
+        .str.replace(r"^(\d+)\.0+$", "${1}")
+        .str.replace_all(r"[^0-9A-Z]", "")
+    )
+    if digits is None:
+        return pl.when(text != "").then(text)
+    width = digits if isinstance(digits, pl.Expr) else pl.lit(digits)
+    all_digits = text.str.contains(r"^\d+$")
+    padded = pl.when(all_digits & width.is_not_null()).then(text.str.zfill(width)).otherwise(text)
+    return pl.when(text != "").then(padded)
+
+
+def normalized_street(column: str) -> pl.Expr:
+    """The street line in USPS form: `1234 North Oak Street, Tampa FL` -> `1234 N OAK ST`."""
+    words = (
+        pl.col(column)
+        .str.to_uppercase()
+        .str.split(",")
+        .list.first()
+        .str.replace_all(r"[.\x27]", "")
+        .str.replace_all(r"[^0-9A-Z#/ -]", " ")
+        .str.strip_chars()
+        .str.split(" ")
+        .list.eval(pl.element().filter(pl.element() != "").replace(_STREET_WORDS))
+        .list.join(" ")
+    )
+    return pl.when(words.str.contains(r"^\d")).then(words)
+
+
+def normalized_legal(column: str) -> pl.Expr:
+    """Legal description compared on upper-case words only (spacing, case and punctuation ignored)."""
+    text = pl.col(column).str.to_uppercase().str.replace_all(r"[^0-9A-Z]+", " ").str.strip_chars()
+    return pl.when(text.str.len_chars() >= 8).then(text)
+
+
+def normalized_party(column: str) -> pl.Expr:
+    """A party name reduced for grouping spelling variants: `Deutsche Bank National Trust Co., as Trustee`
+    -> `DEUTSCHE BANK NATIONAL TRUST`."""
+    text = (
+        pl.col(column)
+        .str.to_uppercase()
+        .str.replace_all(r"\.", "")
+        .str.replace_all(",", " ")
+        .str.replace_all(_PARTY_NOISE, " ")
+        .str.replace_all(r"[^0-9A-Z& ]", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+    return pl.when(text != "").then(text)
