@@ -97,7 +97,7 @@ def finish_run(settings: Settings, run_id: str, status: str, summary: dict) -> N
         pipeline.finish_run(con, run_id, status, summary)
 
 
-@flow(name="nightly-refresh", log_prints=False)
+@flow(name="nightly-refresh", log_prints=False, persist_result=False)
 def nightly_refresh(as_of: dt.date | None = None, sources: list[str] | None = None) -> dict:
     """Refresh the published leads for `as_of` (default: today, UTC) from every source, or the named ones."""
     settings = get_settings()

@@ -97,9 +97,6 @@ def refresh(
 
 
 def _state_data(state: object) -> dict | None:
-    data = getattr(state, "data", None)
-    if isinstance(data, dict):
-        return data
     try:
         result = state.result(raise_on_failure=False)  # type: ignore[attr-defined]
     except Exception:  # the state holds no retrievable result

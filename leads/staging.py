@@ -143,7 +143,7 @@ def staged_source(
             valid_parts.append(valid)
         quarantine_parts.append(quarantine)
     quarantined = pl.concat(quarantine_parts) if quarantine_parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    result.quarantine_by_check = dict(quarantined.group_by("check").len().sort("check").iter_rows())
+    result.quarantine_by_check = dict(quarantined.group_by("check_name").len().sort("check_name").iter_rows())
     con.execute("BEGIN TRANSACTION")
     try:
         if valid_parts:

@@ -19,8 +19,8 @@ QUARANTINE_SCHEMA = {
     "source": pl.String,
     "file": pl.String,
     "source_line": pl.Int64,
-    "column": pl.String,
-    "check": pl.String,
+    "column_name": pl.String,
+    "check_name": pl.String,
     "reason": pl.String,
     "raw_record": pl.String,
 }
@@ -48,7 +48,9 @@ def _row_failures(failures: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame
     """One quarantine row per failed (record, check): names the column, the check and the offending value."""
     rows = failures.filter(pl.col("index").is_not_null())
     if rows.is_empty():
-        return pl.DataFrame(schema={"index": pl.Int64, "column": pl.String, "check": pl.String})
+        return pl.DataFrame(
+            schema={"index": pl.Int64, "column_name": pl.String, "check_name": pl.String, "reason": pl.String}
+        )
     checked = rows.with_columns(
         pl.col("index").cast(pl.Int64),
         # dataframe-level checks are named <column>_<rule>; column checks name their column
@@ -64,9 +66,8 @@ def _row_failures(failures: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame
         raw_col = f"{column}_raw" if f"{column}_raw" in records.columns else column
         value = raw_values[row["index"], raw_col] if raw_col in records.columns else None
         out.append({**row, "reason": _reason(column, row["check"], None if value is None else str(value))})
-    return pl.DataFrame(
-        out, schema={"index": pl.Int64, "column": pl.String, "check": pl.String, "reason": pl.String}
-    )
+    schema = {"index": pl.Int64, "column": pl.String, "check": pl.String, "reason": pl.String}
+    return pl.DataFrame(out, schema=schema).rename({"column": "column_name", "check": "check_name"})
 
 
 def validated(
@@ -120,8 +121,8 @@ def unreadable_rows(unreadable: list[Unreadable], source: str, file: str) -> pl.
                 "source": source,
                 "file": file,
                 "source_line": u.line,
-                "column": None,
-                "check": u.check,
+                "column_name": None,
+                "check_name": u.check,
                 "reason": u.reason,
                 "raw_record": u.raw_text,
             }

@@ -18,8 +18,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     source VARCHAR NOT NULL,
     file VARCHAR NOT NULL,
     source_line BIGINT,
-    "column" VARCHAR,
-    "check" VARCHAR NOT NULL,
+    column_name VARCHAR,                -- canonical column that failed (null: the record could not be read)
+    check_name VARCHAR NOT NULL,
     reason VARCHAR NOT NULL,
     raw_record VARCHAR                  -- the raw record: may hold personal data; never logged
 );

@@ -92,7 +92,7 @@ def test_bad_rows_are_quarantined_with_line_column_and_reason() -> None:
     result = validated(_filings(raw), StagedFiling, raw, "fl_test", "f.txt")
     assert result.valid["record_id"].to_list() == ["1"]
     assert result.rejected_rows == 2
-    rows = result.quarantine.sort("source_line").select("source_line", "column", "check").rows()
+    rows = result.quarantine.sort("source_line").select("source_line", "column_name", "check_name").rows()
     assert rows == [(2, "recorded_date", "recorded_date_parses"), (3, "record_id", "not_nullable")]
     reason = result.quarantine.filter(pl.col("source_line") == 2)["reason"].item()
     assert "13/45/2025" in reason
@@ -124,4 +124,7 @@ def test_loan_contract_rejects_impossible_values() -> None:
     records = canonical_records(raw, fields, FEED_FIELDS["loans"], [""], ["%Y-%m-%d"])
     result = validated(records, StagedLoan, raw, "vendor_loans", "loans.csv")
     assert result.valid["loan_id"].to_list() == ["a"]
-    assert set(result.quarantine["check"]) >= {"isin(['FIRST', 'SECOND', 'HELOC'])", "original_amount_parses"}
+    assert set(result.quarantine["check_name"]) >= {
+        "isin(['FIRST', 'SECOND', 'HELOC'])",
+        "original_amount_parses",
+    }
