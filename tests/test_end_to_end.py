@@ -8,7 +8,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
 
 from leads.db import analyst_connection
