@@ -24,8 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+# wide enough for the summary tables when output goes to a file or CI log instead of a terminal
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 

@@ -12,9 +12,9 @@ from leads.db import analyst_connection
 from leads.settings import Settings
 
 TOP_TEN = """
-SELECT lead_id, state, county_fips, stage, status, auction_date, days_to_auction,
-       round(estimated_value) AS value, round(estimated_payoff) AS payoff, round(equity_pct * 100) AS equity_pct,
-       strategy, score, tier
+SELECT lead_id, state || ' ' || county_fips AS county, stage, status, auction_date,
+       days_to_auction AS days, auction_date_source AS date_from, round(estimated_value) AS value,
+       round(estimated_payoff) AS payoff, round(equity_pct * 100)::INTEGER AS "equity %", strategy, score, tier
 FROM leads
 WHERE actionable AND lane = 'mortgage'
 ORDER BY score DESC, days_to_auction NULLS LAST, lead_id
