@@ -26,6 +26,7 @@ class LandedFile:
     raw_path: str  # relative to the data dir
     sha256: str
     bytes: int
+    role: str = "main"  # main | companion (another file of a multi-file export)
 
 
 @dataclass
@@ -83,6 +84,37 @@ def _copy_immutable(src: Path, target: Path) -> None:
     os.replace(temp, target)
 
 
+def _landed(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    digest: str,
+    source: str,
+    day: dt.date,
+    data_dir: Path,
+    role: str,
+    known: dict[str, str],
+    run_id: str,
+    received_at: dt.datetime,
+) -> LandedFile:
+    """Copy one delivery file into raw (once) and record it in the manifest (once per content)."""
+    target = data_dir / "raw" / source / day.isoformat() / path.name
+    if target.exists() and sha256_of(target) != digest:
+        # a corrected re-delivery under the same name: keep both, never overwrite raw
+        target = target.with_name(f"{path.stem}.{digest[:12]}{path.suffix}")
+    if not target.exists():
+        _copy_immutable(path, target)
+    landed = LandedFile(
+        source, day, path.name, str(target.relative_to(data_dir)), digest, path.stat().st_size, role
+    )
+    if digest not in known:
+        con.execute(
+            "INSERT INTO raw_manifest VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, 'landed', NULL)",
+            [source, day, path.name, landed.raw_path, digest, landed.bytes, received_at, run_id],
+        )
+        known[digest] = "landed"
+    return landed
+
+
 def landed_deliveries(
     con: duckdb.DuckDBPyConnection,
     config: SourceConfig,
@@ -92,7 +124,11 @@ def landed_deliveries(
     run_id: str,
     received_at: dt.datetime,
 ) -> Landing:
-    """Copy this source's new deliveries (dated on or before `as_of`) into raw; list what needs staging."""
+    """Copy this source's new deliveries (dated on or before `as_of`) into raw; list what needs staging.
+
+    A main file already staged (same sha256, any name) is skipped. Companion files of a multi-file export
+    are landed with each new main file of their delivery folder.
+    """
     refused: list[str] = []
     source_dir = landing_dir / config.source
     if not is_safe_name(config.source) or not source_dir.is_dir() or source_dir.is_symlink():
@@ -107,36 +143,36 @@ def landed_deliveries(
     seen: set[str] = set()
     skipped = 0
     for day, folder in _delivery_dirs(source_dir, as_of, refused):
-        for path in _safe_files(folder, config.format.glob, refused):
+        mains = _safe_files(folder, config.format.glob, refused)
+        companions = [p for j in config.joins for p in _safe_files(folder, j.glob, refused) if p not in mains]
+        new_mains = []
+        for path in mains:
             digest = sha256_of(path)
             if known.get(digest) == "staged" or digest in seen:
                 skipped += 1  # same content delivered again (any name): nothing new
                 continue
             seen.add(digest)
-            target = data_dir / "raw" / config.source / day.isoformat() / path.name
-            if target.exists() and sha256_of(target) != digest:
-                target = target.with_name(f"{path.stem}.{digest[:12]}{path.suffix}")
-            if not target.exists():
-                _copy_immutable(path, target)
-            landed = LandedFile(
-                config.source, day, path.name, str(target.relative_to(data_dir)), digest, path.stat().st_size
+            new_mains.append(
+                _landed(con, path, digest, config.source, day, data_dir, "main", known, run_id, received_at)
             )
-            if digest not in known:
-                con.execute(
-                    "INSERT INTO raw_manifest VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, 'landed', NULL)",
-                    [
-                        landed.source,
-                        landed.delivery_date,
-                        landed.file_name,
-                        landed.raw_path,
-                        landed.sha256,
-                        landed.bytes,
-                        received_at,
-                        run_id,
-                    ],
+        if not new_mains:
+            continue
+        to_stage.extend(new_mains)
+        for path in dict.fromkeys(companions):
+            to_stage.append(
+                _landed(
+                    con,
+                    path,
+                    sha256_of(path),
+                    config.source,
+                    day,
+                    data_dir,
+                    "companion",
+                    known,
+                    run_id,
+                    received_at,
                 )
-                known[digest] = "landed"
-            to_stage.append(landed)
+            )
     return Landing(to_stage, skipped, refused, _last_delivery(con, config.source))
 
 

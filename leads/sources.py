@@ -54,6 +54,27 @@ class FileFormat(_Strict):
         return self
 
 
+class CompanionFile(_Strict):
+    """Another file of the same delivery joined onto each main record (multi-file exports such as Broward's
+    doc / names / legal / link files). It shares the main file's format except for its columns."""
+
+    glob: str  # file-name pattern inside the same delivery folder, e.g. "*nme-ver.txt"
+    columns: list[str]  # its columns in file order
+    key: str  # its column holding the main record's id
+    on: str  # the main file's column it joins to
+    where: dict[str, str] = {}  # keep only rows whose column equals the value (e.g. {role: D})
+    order_by: str | None = None  # order of rows per key before taking them
+    take: Literal["first", "all"] = "first"  # "all" joins every value with "; "
+    prefix: str = ""  # prefix for its columns in the joined record (avoids name clashes)
+
+    @model_validator(mode="after")
+    def _names_known(self) -> CompanionFile:
+        unknown = sorted(({self.key} | set(self.where) | ({self.order_by} - {None})) - set(self.columns))
+        if unknown:
+            raise ValueError(f"names not in columns: {unknown}")
+        return self
+
+
 class LandingConnector(_Strict):
     """Files dropped into <landing_dir>/<source>/<YYYY-MM-DD>/ (bulk exports, vendor deliveries)."""
 
@@ -64,15 +85,24 @@ class HttpJsonConnector(_Strict):
     """A paginated JSON API (county open-data portals). Credentials come from the environment only."""
 
     type: Literal["http_json"]
+    # http(s) address without credentials; a fixed query string is kept and the page parameters added to it
     url: str
     page_param: str = "page"
     page_size_param: str = "limit"
-    page_size: int = 1000
+    page_size: Annotated[int, Field(ge=1)] = 1000
     records_path: str | None = None
     date_param: str | None = None  # query parameter that takes the as-of date
     token_env: str | None = None  # name of the environment variable holding a bearer token
-    timeout_seconds: float = 30.0
-    retries: int = 3
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    retries: Annotated[int, Field(ge=0)] = 3  # retries after the first attempt of each page
+    max_pages: Annotated[int, Field(ge=1)] = 10_000  # a server that never sends a short page fails the source
+
+    @field_validator("url")
+    @classmethod
+    def _plain_http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^/@?#\s]+(?:[/?#]\S*)?", value):
+            raise ValueError("must be an http(s) address without user:password (tokens go in token_env)")
+        return value
 
 
 class ParcelIdFormat(_Strict):
@@ -90,8 +120,10 @@ class SourceConfig(_Strict):
         LandingConnector()
     )
     format: FileFormat
-    # canonical field -> raw column name in the delivery
-    fields: dict[str, str]
+    # other files of each delivery joined onto the main file's records
+    joins: list[CompanionFile] = []
+    # canonical field -> raw column name in the delivery (a list joins several columns with "|")
+    fields: dict[str, str | list[str]]
     # canonical fields that identify a record; a later delivery with the same key supersedes the earlier row
     record_key: list[str]
     date_formats: list[str] = ["%Y-%m-%d"]
@@ -107,11 +139,26 @@ class SourceConfig(_Strict):
 
     @field_validator("fields")
     @classmethod
-    def _raw_names_present(cls, value: dict[str, str]) -> dict[str, str]:
+    def _raw_names_present(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
         for canonical, raw in value.items():
-            if not raw:
+            if not raw or (isinstance(raw, list) and not all(raw)):
                 raise ValueError(f"field {canonical!r} maps to an empty column name")
         return value
+
+    @property
+    def raw_columns(self) -> list[str]:
+        """Every column of the (joined) delivery that `fields` reads."""
+        names: list[str] = []
+        for raw in self.fields.values():
+            for name in [raw] if isinstance(raw, str) else raw:
+                if name not in names:
+                    names.append(name)
+        return names
+
+    @property
+    def globs(self) -> list[str]:
+        """File patterns of one delivery: the main file first, then its companions."""
+        return [self.format.glob, *[j.glob for j in self.joins]]
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> SourceConfig:
@@ -129,9 +176,12 @@ class SourceConfig(_Strict):
         if unknown_key:
             raise ValueError(f"record_key names unmapped field(s) {unknown_key}")
         if self.format.columns and self.format.type == "delimited":
-            missing_cols = sorted(set(self.fields.values()) - set(self.format.columns))
+            available = set(self.format.columns) | {
+                f"{j.prefix}{c}" for j in self.joins for c in j.columns if c != j.key
+            }
+            missing_cols = sorted(set(self.raw_columns) - available)
             if missing_cols:
-                raise ValueError(f"fields map to column(s) not in format.columns: {missing_cols}")
+                raise ValueError(f"fields map to column(s) not in format.columns or joins: {missing_cols}")
         return self
 
 

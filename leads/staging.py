@@ -6,6 +6,7 @@ crash leaves the source either fully staged for this run or untouched.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,12 +16,12 @@ import polars as pl
 from leads.db import ident
 from leads.errors import SourceFailed
 from leads.landing import LandedFile
-from leads.readers import read_delivery
+from leads.readers import RawDelivery, read_delivery
 from leads.sources import SourceConfig
 from leads.validation import QUARANTINE_SCHEMA, unreadable_rows, validated
 from schemas.inputs import MODELS
 from schemas.vocabulary import FEED_FIELDS, FILING_FIELDS, Event
-from transforms.canonical import canonical_records, with_events
+from transforms.canonical import canonical_records, with_companion, with_events
 
 # Staged table per source kind (identifiers come only from this allow-list, never from input).
 STAGED_TABLES = {
@@ -47,15 +48,38 @@ def _canonical_fields(config: SourceConfig) -> list[str]:
     return FILING_FIELDS if config.kind == "filings" else FEED_FIELDS[config.kind]
 
 
+def _joined(
+    config: SourceConfig, frame: pl.DataFrame, companions: list[LandedFile], data_dir: Path
+) -> pl.DataFrame:
+    """The main file's records with each configured companion file of the same delivery joined on."""
+    for spec in config.joins:
+        fmt = config.format.model_copy(update={"columns": spec.columns, "glob": spec.glob, "header": False})
+        parts = []
+        for landed in companions:
+            if fnmatch.fnmatch(landed.file_name, spec.glob):
+                try:
+                    parts.append(read_delivery(data_dir / landed.raw_path, fmt).frame)
+                except SourceFailed as exc:
+                    raise SourceFailed(f"{landed.file_name}: {exc}") from None
+        empty = pl.DataFrame(schema=dict.fromkeys(spec.columns, pl.String))
+        rows = pl.concat(parts, how="diagonal_relaxed") if parts else empty
+        frame = with_companion(
+            frame, rows, spec.key, spec.on, spec.where, spec.order_by, spec.take, spec.prefix
+        )
+    return frame
+
+
 def _file_records(
-    config: SourceConfig, landed: LandedFile, data_dir: Path
+    config: SourceConfig, landed: LandedFile, data_dir: Path, companions: list[LandedFile]
 ) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
-    """(valid canonical rows, quarantine rows, rows read, rows ignored) for one landed file."""
+    """(valid canonical rows, quarantine rows, rows read, rows ignored) for one landed main file."""
     try:
         delivery = read_delivery(data_dir / landed.raw_path, config.format)
     except SourceFailed as exc:
         raise SourceFailed(f"{landed.file_name}: {exc}") from None
-    missing = sorted(set(config.fields.values()) - set(delivery.frame.columns))
+    if config.joins and not delivery.frame.is_empty():
+        delivery = RawDelivery(_joined(config, delivery.frame, companions, data_dir), delivery.unreadable)
+    missing = sorted(set(config.raw_columns) - set(delivery.frame.columns))
     if missing and not delivery.frame.is_empty():
         raise SourceFailed(f"{landed.file_name}: schema drift: missing column(s) {missing}")
     quarantine = unreadable_rows(delivery.unreadable, config.source, landed.file_name)
@@ -126,8 +150,9 @@ def staged_source(
     valid_parts: list[pl.DataFrame] = []
     quarantine_parts: list[pl.DataFrame] = []
     per_file_rows: dict[str, int] = {}
-    for landed in files:
-        valid, quarantine, rows_in, ignored = _file_records(config, landed, data_dir)
+    for landed in [f for f in files if f.role == "main"]:
+        companions = [f for f in files if f.role == "companion" and f.delivery_date == landed.delivery_date]
+        valid, quarantine, rows_in, ignored = _file_records(config, landed, data_dir, companions)
         per_file_rows[landed.sha256] = rows_in
         result.rows_in += rows_in
         result.rows_ignored += ignored
@@ -159,7 +184,7 @@ def staged_source(
         for landed in files:
             con.execute(
                 "UPDATE raw_manifest SET status = 'staged', rows = ?, message = NULL WHERE source = ? AND sha256 = ?",
-                [per_file_rows[landed.sha256], landed.source, landed.sha256],
+                [per_file_rows.get(landed.sha256), landed.source, landed.sha256],
             )
         con.execute("COMMIT")
     except Exception:

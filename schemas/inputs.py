@@ -42,6 +42,7 @@ class StagedFiling(_Input):
     amount_due: float = pa.Field(nullable=True, ge=0)
     sale_date: dt.date = pa.Field(nullable=True, ge=EARLIEST)
     ref_record_id: str = pa.Field(nullable=True)
+    ref_doc_type: str = pa.Field(nullable=True)
     original_loan_amount: float = pa.Field(nullable=True, ge=0)
     recorded_date_raw: str = pa.Field(nullable=True)
     amount_due_raw: str = pa.Field(nullable=True)

@@ -51,6 +51,7 @@ FILING_FIELDS = [
     "amount_due",
     "sale_date",
     "ref_record_id",
+    "ref_doc_type",
     "original_loan_amount",
 ]
 REQUIRED_FILING_FIELDS = ["record_id", "doc_type", "recorded_date"]

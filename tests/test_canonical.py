@@ -29,6 +29,22 @@ def test_canonical_records_map_type_and_keep_raw_text() -> None:
 
 
 def test_events_map_codes_case_insensitively_with_a_default() -> None:
-    records = pl.DataFrame({"doc_type": ["nts", "NOD", "DEED", None]})
+    records = pl.DataFrame(
+        {"doc_type": ["nts", "NOD", "DEED", None], "ref_doc_type": [None] * 4},
+        schema={"doc_type": pl.String, "ref_doc_type": pl.String},
+    )
     out = with_events(records, {"NTS": Event.NOTICE_OF_SALE, "nod": Event.NOTICE_OF_DEFAULT}, Event.IGNORE)
     assert out["event"].to_list() == ["NOTICE_OF_SALE", "NOTICE_OF_DEFAULT", "IGNORE", "IGNORE"]
+
+
+def test_linked_codes_apply_only_to_documents_referencing_that_type() -> None:
+    # a Broward RST is a release of anything; only one pointing back at a lis pendens ends a foreclosure
+    records = pl.DataFrame({"doc_type": ["RST", "RST", "RST", "LP"], "ref_doc_type": ["LP", "FJ", None, "M"]})
+    out = with_events(records, {"RST>LP": Event.RELEASE, "LP": Event.LIS_PENDENS}, Event.IGNORE)
+    assert out["event"].to_list() == ["RELEASE", "IGNORE", "IGNORE", "LIS_PENDENS"]
+
+
+def test_composite_raw_fields_join_columns() -> None:
+    raw = pl.DataFrame({"source_line": [1, 2], "case": ["GD-1", None], "pin": ["P1", None], "d": ["x", "y"]})
+    out = canonical_records(raw, {"record_id": ["case", "pin"], "doc_type": "d"}, FILING_FIELDS, [""], ["%Y"])
+    assert out["record_id"].to_list() == ["GD-1|P1", None]

@@ -42,9 +42,18 @@ def _dtype(field: str) -> pl.DataType:
     return pl.String()
 
 
+def _raw_value(column: str | list[str], null_values: list[str]) -> pl.Expr:
+    """One raw column, or several joined with `|` (a composite natural key such as case|docket|date|parcel)."""
+    if isinstance(column, str):
+        return cleaned_text(column, null_values)
+    parts = [cleaned_text(c, null_values).fill_null("") for c in column]
+    joined = pl.concat_str(parts, separator="|")
+    return pl.when(joined.str.replace_all(r"\|", "") != "").then(joined)
+
+
 def canonical_records(
     raw: pl.DataFrame,
-    fields: dict[str, str],
+    fields: dict[str, str | list[str]],
     all_fields: list[str],
     null_values: list[str],
     date_formats: list[str],
@@ -53,7 +62,7 @@ def canonical_records(
     does not map it), the raw text of each parsed field as `<field>_raw`, and the record's `source_line`."""
     text = raw.select(
         pl.col("source_line"),
-        *[cleaned_text(column, null_values).alias(field) for field, column in fields.items()],
+        *[_raw_value(column, null_values).alias(field) for field, column in fields.items()],
     )
     parsed = [f for f in fields if f in PARSED_FIELDS]
     typed = text.rename({f: f"{f}_raw" for f in parsed}).with_columns(_typed(f, date_formats) for f in parsed)
@@ -65,9 +74,52 @@ def canonical_records(
 
 
 def with_events(records: pl.DataFrame, events: dict[str, Event], default_event: Event) -> pl.DataFrame:
-    """Filings with their canonical `event` from the county's document-type code (`IGNORE` when unlisted)."""
+    """Filings with their canonical `event` from the county's document-type code (`IGNORE` when unlisted).
+
+    A code written `RST>LP` applies only when the document references a document of type LP (Broward
+    releases are generic: only those pointing back at a lis pendens end a foreclosure case); it wins over a
+    plain `RST` entry.
+    """
     codes = pl.col("doc_type").str.strip_chars().str.to_uppercase()
-    mapping = {code.strip().upper(): event.value for code, event in events.items()}
+    linked = codes + ">" + pl.col("ref_doc_type").str.strip_chars().str.to_uppercase()
+    mapping = {code.strip().upper().replace(" > ", ">"): event.value for code, event in events.items()}
     return records.with_columns(
-        codes.replace_strict(mapping, default=default_event.value, return_dtype=pl.String).alias("event")
+        pl.coalesce(
+            linked.replace_strict(mapping, default=None, return_dtype=pl.String),
+            codes.replace_strict(mapping, default=default_event.value, return_dtype=pl.String),
+        ).alias("event")
     )
+
+
+def with_companion(
+    main: pl.DataFrame,
+    companion: pl.DataFrame,
+    key: str,
+    on: str,
+    where: dict[str, str],
+    order_by: str | None,
+    take: str,
+    prefix: str,
+) -> pl.DataFrame:
+    """Main records with the columns of a companion file (same delivery) joined on `on` = `key`.
+
+    Rows are filtered by `where`, ordered by `order_by` (numerically when it is a number), then per key either
+    the first row is taken or every value is joined with "; ". Main records without a companion row keep nulls.
+    """
+    rows = companion
+    for column, value in where.items():
+        rows = rows.filter(pl.col(column).str.strip_chars() == value)
+    if order_by:
+        rows = rows.sort(pl.col(order_by).cast(pl.Int64, strict=False), pl.col(order_by), maintain_order=True)
+    values = [c for c in rows.columns if c not in (key, "source_line")]
+    if take == "first":
+        picked = [pl.col(c).first() for c in values]
+    else:
+        picked = [pl.col(c).drop_nulls().str.join("; ") for c in values]
+    grouped = (
+        rows.filter(pl.col(key).is_not_null())
+        .group_by(key, maintain_order=True)
+        .agg(picked)
+        .rename({c: f"{prefix}{c}" for c in values})
+    )
+    return main.join(grouped, left_on=on, right_on=key, how="left", maintain_order="left")
