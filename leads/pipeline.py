@@ -14,12 +14,13 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import polars as pl
 
+from leads.connectors import connector_token, fetched_delivery
 from leads.db import ident, sql_text
 from leads.errors import SourceFailed
 from leads.landing import landed_deliveries
 from leads.scoring import ScoringConfig
 from leads.settings import Settings
-from leads.sources import SourceConfig
+from leads.sources import HttpJsonConnector, SourceConfig
 from leads.staging import STAGED_TABLES, mark_failed, staged_source
 from schemas.inputs import MODELS
 from schemas.leads import published_leads
@@ -121,8 +122,15 @@ def run_source(
 ) -> SourceOutcome:
     """Land and stage one source; a failure is recorded on the outcome, never raised to the other sources."""
     outcome = SourceOutcome(config.source, config.kind, "ok")
+    if isinstance(config.connector, HttpJsonConnector):
+        try:
+            fetched_delivery(config, settings.landing, as_of, connector_token(config))
+        except SourceFailed as exc:
+            outcome.status = "failed"
+            outcome.message = str(exc)
+            return outcome
     landing = landed_deliveries(con, config, settings.landing, settings.data_dir, as_of, run_id, received_at)
-    outcome.files_landed = len(landing.files)
+    outcome.files_landed = sum(1 for f in landing.files if f.role == "main")
     outcome.files_skipped = landing.skipped
     outcome.last_delivery_date = landing.last_delivery_date
     if landing.refused:
@@ -153,12 +161,13 @@ def run_source(
     outcome.rows_duplicate = staged.rows_duplicate
     outcome.rows_staged = staged.rows_staged
     outcome.quarantine_by_check = staged.quarantine_by_check
+    outcome.warnings += staged.warnings
     return outcome
 
 
 def record_source(con: duckdb.DuckDBPyConnection, run_id: str, outcome: SourceOutcome) -> None:
     con.execute(
-        "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             outcome.source,
@@ -175,6 +184,7 @@ def record_source(con: duckdb.DuckDBPyConnection, run_id: str, outcome: SourceOu
             outcome.last_delivery_date,
             outcome.freshness_days,
             json.dumps(outcome.warnings),
+            json.dumps(outcome.quarantine_by_check, sort_keys=True),
         ],
     )
 

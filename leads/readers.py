@@ -85,7 +85,7 @@ def _delimited(text: str, fmt: FileFormat) -> RawDelivery:
             text.encode("utf-8"),
             separator=fmt.delimiter,
             has_header=fmt.header,
-            new_columns=columns,
+            new_columns=None if fmt.header else columns,
             infer_schema=False,
             quote_char=fmt.quote_char,
             truncate_ragged_lines=False,

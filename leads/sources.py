@@ -132,6 +132,8 @@ class SourceConfig(_Strict):
     events: dict[str, Event] = {}
     default_event: Event = Event.IGNORE
     parcel_id: ParcelIdFormat = ParcelIdFormat()
+    # columns in a delivery beyond `format.columns` (or, without it, beyond the mapped ones)
+    extra_columns: Literal["ignore", "warn", "fail"] = "warn"
     # a delivery whose share of rejected rows exceeds this fails the source (0.05 = 5 %)
     reject_rate_max: Annotated[float, Field(ge=0, le=1)] = 0.05
     # warn when no delivery has arrived for this many days

@@ -7,6 +7,7 @@ crash leaves the source either fully staged for this run or untouched.
 from __future__ import annotations
 
 import fnmatch
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,12 @@ STAGED_TABLES = {
 }
 
 
+# A delivery with fewer than this share of the source's recent median rows is flagged (when that median is
+# at least VOLUME_MIN_NORM rows: tiny daily files vary too much to judge).
+VOLUME_WARN_RATIO = 0.2
+VOLUME_MIN_NORM = 20
+
+
 @dataclass
 class StageResult:
     rows_in: int = 0
@@ -42,6 +49,7 @@ class StageResult:
     rows_duplicate: int = 0
     rows_staged: int = 0
     quarantine_by_check: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _canonical_fields(config: SourceConfig) -> list[str]:
@@ -79,6 +87,8 @@ def _file_records(
         raise SourceFailed(f"{landed.file_name}: {exc}") from None
     if config.joins and not delivery.frame.is_empty():
         delivery = RawDelivery(_joined(config, delivery.frame, companions, data_dir), delivery.unreadable)
+    if not delivery.frame.is_empty():
+        _check_extra_columns(config, landed, delivery.frame.columns)
     missing = sorted(set(config.raw_columns) - set(delivery.frame.columns))
     if missing and not delivery.frame.is_empty():
         raise SourceFailed(f"{landed.file_name}: schema drift: missing column(s) {missing}")
@@ -108,6 +118,35 @@ def _file_records(
         ]
     valid = checked.valid.with_columns(provenance)
     return valid, pl.concat([quarantine, checked.quarantine]), rows_in, ignored
+
+
+class ExtraColumns(Warning):
+    """Columns beyond the contract; a warning unless the source says `extra_columns: fail`."""
+
+
+def _expected_columns(config: SourceConfig) -> set[str]:
+    joined = {f"{j.prefix}{c}" for j in config.joins for c in j.columns if c != j.key}
+    return set(config.format.columns or config.raw_columns) | joined | {"source_line"}
+
+
+def _check_extra_columns(config: SourceConfig, landed: LandedFile, columns: list[str]) -> None:
+    extra = sorted(set(columns) - _expected_columns(config))
+    if extra and config.extra_columns == "fail":
+        raise SourceFailed(f"{landed.file_name}: schema drift: unexpected column(s) {extra}")
+    if extra and config.extra_columns == "warn":
+        warnings.warn(
+            f"{landed.file_name}: unexpected column(s) {extra} (ignored)", ExtraColumns, stacklevel=2
+        )
+
+
+def _recent_median_rows(con: duckdb.DuckDBPyConnection, source: str) -> float | None:
+    """The source's normal delivery size: median rows of its last 10 staged files."""
+    row = con.execute(
+        "SELECT median(rows) FROM (SELECT rows FROM raw_manifest WHERE source = ? AND status = 'staged' "
+        "AND rows IS NOT NULL ORDER BY delivery_date DESC, received_at DESC LIMIT 10)",
+        [source],
+    ).fetchone()
+    return float(row[0]) if row and row[0] is not None else None
 
 
 def _latest_per_key(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
@@ -150,9 +189,17 @@ def staged_source(
     valid_parts: list[pl.DataFrame] = []
     quarantine_parts: list[pl.DataFrame] = []
     per_file_rows: dict[str, int] = {}
+    norm = _recent_median_rows(con, config.source)
     for landed in [f for f in files if f.role == "main"]:
         companions = [f for f in files if f.role == "companion" and f.delivery_date == landed.delivery_date]
-        valid, quarantine, rows_in, ignored = _file_records(config, landed, data_dir, companions)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ExtraColumns)
+            valid, quarantine, rows_in, ignored = _file_records(config, landed, data_dir, companions)
+        result.warnings += [str(w.message) for w in caught if issubclass(w.category, ExtraColumns)]
+        if norm is not None and norm >= VOLUME_MIN_NORM and rows_in < VOLUME_WARN_RATIO * norm:
+            result.warnings.append(
+                f"{landed.file_name}: {rows_in} rows, far below the recent median of {norm:.0f} (shrunk delivery?)"
+            )
         per_file_rows[landed.sha256] = rows_in
         result.rows_in += rows_in
         result.rows_ignored += ignored

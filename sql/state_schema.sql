@@ -54,5 +54,6 @@ CREATE TABLE IF NOT EXISTS run_sources (
     rows_staged BIGINT NOT NULL,
     last_delivery_date DATE,
     freshness_days INTEGER,             -- days since the last delivery, on the as-of date
-    warnings VARCHAR
+    warnings VARCHAR,                   -- JSON list: freshness, shrunk deliveries, extra columns, refused names
+    quarantined_by_check VARCHAR        -- JSON object: check name -> rows quarantined this run
 );

@@ -1,0 +1,188 @@
+"""Raw landing and staging of one source, without Prefect: immutability, idempotence, supersession, refusal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from leads import pipeline
+from leads.db import state_db
+from leads.settings import Settings
+from leads.sources import SourceConfig
+
+AS_OF = dt.date(2026, 11, 27)
+NOW = dt.datetime(2026, 11, 27, 6, 0)
+HEADER = "DocNumber,RecDate,DocType,TSNumber,APN,AmountDue\n"
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Settings, SourceConfig, Path]:
+    landing = tmp_path / "landing"
+    settings = Settings(data_dir=tmp_path / "data", landing_dir=landing)
+    config = SourceConfig.model_validate(
+        {
+            "source": "ca_test",
+            "kind": "filings",
+            "county": {"name": "Test", "state": "CA", "fips": "06999"},
+            "format": {"type": "delimited", "glob": "*.csv", "header": True},
+            "fields": {
+                "record_id": "DocNumber",
+                "recorded_date": "RecDate",
+                "doc_type": "DocType",
+                "case_number": "TSNumber",
+                "apn": "APN",
+                "amount_due": "AmountDue",
+            },
+            "record_key": ["record_id"],
+            "events": {"NOD": "NOTICE_OF_DEFAULT", "NTS": "NOTICE_OF_SALE"},
+        }
+    )
+    (landing / "ca_test").mkdir(parents=True)
+    return settings, config, landing / "ca_test"
+
+
+def _deliver(folder: Path, day: str, name: str, rows: list[str], header: str = HEADER) -> Path:
+    path = folder / day / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + "".join(r + "\n" for r in rows))
+    return path
+
+
+def _run(settings: Settings, config: SourceConfig, as_of: dt.date = AS_OF) -> pipeline.SourceOutcome:
+    with state_db(settings) as con:
+        pipeline.ensure_staged_tables(con)
+        return pipeline.run_source(con, config, settings, as_of, f"run-{as_of}", NOW)
+
+
+def _staged(settings: Settings) -> list[tuple]:
+    con = duckdb.connect(str(settings.state_db), read_only=True)
+    try:
+        return con.sql(
+            "SELECT record_id, amount_due, delivery_date FROM staged_filings ORDER BY record_id"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_landing_is_immutable_and_a_rerun_is_a_no_op(setup: tuple[Settings, SourceConfig, Path]) -> None:
+    settings, config, folder = setup
+    _deliver(folder, "2026-11-26", "a.csv", ["1,2026-11-20,NOD,TS-1,111,$1000"])
+    first = _run(settings, config)
+    assert (first.status, first.files_landed, first.rows_staged) == ("ok", 1, 1)
+    raw = settings.raw_dir / "ca_test" / "2026-11-26" / "a.csv"
+    assert raw.exists()
+    assert oct(raw.stat().st_mode & 0o777) == "0o444"
+    second = _run(settings, config)
+    assert (second.status, second.files_landed, second.files_skipped) == ("no_new_files", 0, 1)
+    assert _staged(settings) == [("1", 1000.0, dt.date(2026, 11, 26))]
+
+
+def test_the_same_content_under_another_name_is_skipped(setup: tuple[Settings, SourceConfig, Path]) -> None:
+    settings, config, folder = setup
+    rows = ["1,2026-11-20,NOD,TS-1,111,$1000"]
+    _deliver(folder, "2026-11-26", "a.csv", rows)
+    _deliver(folder, "2026-11-27", "renamed.csv", rows)
+    outcome = _run(settings, config)
+    assert (outcome.files_landed, outcome.files_skipped) == (1, 1)
+
+
+def test_a_corrected_redelivery_supersedes_by_record_key(setup: tuple[Settings, SourceConfig, Path]) -> None:
+    settings, config, folder = setup
+    _deliver(
+        folder, "2026-11-26", "a.csv", ["1,2026-11-20,NOD,TS-1,111,$1000", "2,2026-11-20,NOD,TS-2,222,$5"]
+    )
+    _run(settings, config, dt.date(2026, 11, 26))
+    _deliver(folder, "2026-11-27", "a.csv", ["1,2026-11-20,NOD,TS-1,111,$1200"])  # amended amount
+    _run(settings, config)
+    assert _staged(settings) == [("1", 1200.0, dt.date(2026, 11, 27)), ("2", 5.0, dt.date(2026, 11, 26))]
+    # both versions stay in raw
+    assert len(list((settings.raw_dir / "ca_test").rglob("a.csv"))) == 2
+
+
+def test_a_late_older_delivery_never_overwrites_a_newer_row(
+    setup: tuple[Settings, SourceConfig, Path],
+) -> None:
+    settings, config, folder = setup
+    _deliver(folder, "2026-11-27", "new.csv", ["1,2026-11-20,NOD,TS-1,111,$1200"])
+    _run(settings, config)
+    _deliver(folder, "2026-11-25", "old.csv", ["1,2026-11-20,NOD,TS-1,111,$1000"])  # arrives late
+    _run(settings, config)
+    assert _staged(settings) == [("1", 1200.0, dt.date(2026, 11, 27))]
+
+
+def test_deliveries_after_the_as_of_date_are_not_read(setup: tuple[Settings, SourceConfig, Path]) -> None:
+    settings, config, folder = setup
+    _deliver(folder, "2026-11-28", "future.csv", ["1,2026-11-28,NOD,TS-1,111,$1"])
+    assert _run(settings, config).status == "no_new_files"
+
+
+@pytest.mark.parametrize("name", ["../escape", "..", "not-a-date", "2026-11-26-extra"])
+def test_unexpected_folder_names_are_refused_unread(
+    setup: tuple[Settings, SourceConfig, Path], name: str
+) -> None:
+    settings, config, folder = setup
+    target = folder / name
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "x.csv").write_text(HEADER + "1,2026-11-20,NOD,TS-1,111,$1\n")
+    outcome = _run(settings, config)
+    assert outcome.files_landed == 0
+    if target.resolve().parent == folder.resolve():
+        assert any("refused" in w for w in outcome.warnings)
+
+
+def test_symlinked_files_and_folders_are_refused(
+    setup: tuple[Settings, SourceConfig, Path], tmp_path: Path
+) -> None:
+    settings, config, folder = setup
+    secret = tmp_path / "outside.csv"
+    secret.write_text(HEADER + "9,2026-11-20,NOD,TS-9,999,$9\n")
+    (folder / "2026-11-26").mkdir()
+    (folder / "2026-11-26" / "link.csv").symlink_to(secret)
+    outside_dir = tmp_path / "outside_dir"
+    outside_dir.mkdir()
+    (outside_dir / "y.csv").write_text(HEADER + "8,2026-11-20,NOD,TS-8,888,$8\n")
+    (folder / "2026-11-25").symlink_to(outside_dir, target_is_directory=True)
+    outcome = _run(settings, config)
+    assert outcome.files_landed == 0
+    assert _staged(settings) == []
+    assert any("2 unsafe" in w for w in outcome.warnings)
+
+
+def test_a_shrunk_delivery_and_extra_columns_are_warnings(setup: tuple[Settings, SourceConfig, Path]) -> None:
+    settings, config, folder = setup
+    for day in range(20, 25):
+        rows = [f"{day}{i},2026-11-{day},NOD,TS-{day}{i},{i},$1" for i in range(50)]
+        _deliver(folder, f"2026-11-{day}", f"d{day}.csv", rows)
+    assert _run(settings, config, dt.date(2026, 11, 24)).warnings == []
+    _deliver(
+        folder, "2026-11-25", "d25.csv", ["x1,2026-11-25,NOD,TS-x,1,$1,surprise"], HEADER.strip() + ",Extra\n"
+    )
+    outcome = _run(settings, config, dt.date(2026, 11, 25))
+    assert outcome.status == "ok"
+    assert any("far below the recent median of 50" in w for w in outcome.warnings)
+    assert any("unexpected column(s) ['Extra']" in w for w in outcome.warnings)
+
+
+def test_a_stale_source_is_a_warning(setup: tuple[Settings, SourceConfig, Path]) -> None:
+    settings, config, folder = setup
+    _deliver(folder, "2026-11-01", "a.csv", ["1,2026-10-30,NOD,TS-1,111,$1"])
+    outcome = _run(settings, config)
+    assert outcome.freshness_days == 26
+    assert any(w.startswith("stale: last delivery 26 days ago") for w in outcome.warnings)
+
+
+def test_reject_rate_over_threshold_fails_the_source_and_retries_next_run(
+    setup: tuple[Settings, SourceConfig, Path],
+) -> None:
+    settings, config, folder = setup
+    _deliver(folder, "2026-11-26", "bad.csv", ["1,2026-02-30,NOD,TS-1,111,$1", "2,2026-11-20,NOD,TS-2,2,$1"])
+    outcome = _run(settings, config)
+    assert outcome.status == "failed"
+    assert "1 of 2 rows rejected" in outcome.message
+    assert _staged(settings) == []
+    # nothing was staged; the failed file is retried (not skipped) on the next run
+    again = _run(settings, config)
+    assert (again.status, again.files_landed) == ("failed", 1)
