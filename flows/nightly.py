@@ -72,6 +72,12 @@ def score_leads(settings: Settings, as_of: dt.date, run_id: str) -> dict[str, in
         return pipeline.build_leads(con, settings, scoring, as_of, run_id)
 
 
+@task(name="changes", cache_policy=NO_CACHE)
+def changes(settings: Settings, run_id: str, as_of: dt.date) -> dict[str, int]:
+    with state_db(settings) as con:
+        return pipeline.build_changes(con, run_id, as_of)
+
+
 @task(name="audit", cache_policy=NO_CACHE)
 def audit(settings: Settings) -> list[str]:
     with state_db(settings) as con:
@@ -121,6 +127,8 @@ def nightly_refresh(as_of: dt.date | None = None, sources: list[str] | None = No
         lap("match_and_cases")
         lead_counts = score_leads(settings, as_of, run_id)
         lap("join_and_score")
+        lead_counts |= changes(settings, run_id, as_of)
+        lap("changes")
         failures = audit(settings)
         lap("audit")
         summary = pipeline.run_summary(

@@ -177,5 +177,5 @@ def landed_deliveries(
 
 
 def _last_delivery(con: duckdb.DuckDBPyConnection, source: str) -> dt.date | None:
-    row = con.execute("SELECT max(delivery_date) FROM raw_manifest WHERE source = ?", [source]).fetchone()
-    return row[0] if row else None
+    rows = con.execute("SELECT max(delivery_date) FROM raw_manifest WHERE source = ?", [source]).fetchall()
+    return rows[0][0] if rows else None

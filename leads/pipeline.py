@@ -28,9 +28,11 @@ from schemas.vocabulary import FEED_FIELDS, FILING_FIELDS
 from transforms.auction import auction_timeline
 from transforms.canonical import canonical_records
 from transforms.cases import case_filings, case_lifecycles
+from transforms.changes import lead_events, lead_history_rows
 from transforms.leads import scored_leads
 from transforms.matching import matched_filings
 from transforms.payoff import case_payoffs, loan_balances
+from transforms.suppression import with_suppression
 
 # Grouping window for filings without a case number (parcel + lender): a re-posted notice within this many
 # days of the previous one belongs to the same case.
@@ -232,11 +234,30 @@ def build_leads(
     payoffs = case_payoffs(inputs, balances, as_of)
     rules = con.sql("SELECT * FROM ref_state_rules").pl()
     timeline = auction_timeline(inputs, rules, as_of)
-    scored = scored_leads(inputs, payoffs, timeline, scoring, as_of)
+    optouts = con.sql("SELECT owner_name, address, zip FROM staged_suppression").pl()
+    scored = with_suppression(scored_leads(inputs, payoffs, timeline, scoring, as_of), optouts)
     leads = published_leads(scored, run_id)
     _write(con, "candidate_leads", leads)
     _write(con, "loan_balances", balances)
-    return {"leads": leads.height, "actionable": leads.filter(pl.col("actionable")).height}
+    return {
+        "leads": leads.height,
+        "actionable": leads.filter(pl.col("actionable")).height,
+        "suppressed": leads.filter(pl.col("suppressed")).height,
+    }
+
+
+def build_changes(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> dict[str, int]:
+    """History rows and change-feed events of this run against the last published snapshot."""
+    con.execute("CREATE TABLE IF NOT EXISTS published_leads AS SELECT * FROM candidate_leads LIMIT 0")
+    previous = con.sql("SELECT * FROM published_leads").pl()
+    current = con.sql("SELECT * FROM candidate_leads").pl()
+    history = lead_history_rows(previous, current, run_id, as_of)
+    events = lead_events(previous, current, run_id, as_of)
+    _write(con, "candidate_history", history)
+    _write(con, "candidate_events", events)
+    con.execute("CREATE TABLE IF NOT EXISTS lead_history AS SELECT * FROM candidate_history LIMIT 0")
+    con.execute("CREATE TABLE IF NOT EXISTS lead_events AS SELECT * FROM candidate_events LIMIT 0")
+    return {"history_rows": history.height, "change_events": events.height}
 
 
 def step_timer() -> float:

@@ -29,7 +29,15 @@ AUDITS = [
     "volume_drop",
 ]
 VOLUME_MIN_RATIO = 0.5  # a new publish below half the last one is held back as a suspected bad delivery
-PUBLISHED_TABLES = ["leads", "lead_filings", "runs", "run_sources", "quarantine"]
+PUBLISHED_TABLES = [
+    "leads",
+    "lead_history",
+    "lead_events",
+    "lead_filings",
+    "runs",
+    "run_sources",
+    "quarantine",
+]
 
 
 @dataclass(frozen=True)
@@ -71,15 +79,40 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def commit_publish(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Record this run's snapshot, history and change feed in the state database, in one transaction.
+
+    Idempotent: a retried publish replaces the run's rows instead of adding them twice.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM lead_history WHERE run_id = ?", [run_id])
+        con.execute("DELETE FROM lead_events WHERE run_id = ?", [run_id])
+        con.execute("INSERT INTO lead_history BY NAME SELECT * FROM candidate_history")
+        con.execute("INSERT INTO lead_events BY NAME SELECT * FROM candidate_events")
+        con.execute("CREATE OR REPLACE TABLE published_leads AS SELECT * FROM candidate_leads")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
 def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -> Path:
     """Copy the audited tables into a new file and atomically replace the published database with it."""
+    commit_publish(con, run_id)
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     target = settings.published_db
     building = target.with_name(f".{target.name}.{run_id}.building")
     building.unlink(missing_ok=True)
     con.execute("ATTACH ? AS pub", [str(building)])
     try:
-        con.execute("CREATE TABLE pub.leads AS SELECT * FROM candidate_leads ORDER BY lead_id")
+        con.execute("CREATE TABLE pub.leads AS SELECT * FROM published_leads ORDER BY lead_id")
+        con.execute(
+            "CREATE TABLE pub.lead_history AS SELECT * FROM lead_history ORDER BY lead_id, as_of, run_id"
+        )
+        con.execute(
+            "CREATE TABLE pub.lead_events AS SELECT * FROM lead_events ORDER BY as_of, run_id, lead_id"
+        )
         con.execute(
             "CREATE TABLE pub.lead_filings AS "
             "SELECT l.lead_id, f.source, f.record_id, f.doc_type, f.event, f.recorded_date, f.case_number, "
@@ -130,23 +163,47 @@ def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def export_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -> Path:
-    """Full snapshot of the published leads as Parquet, CSV and JSON Lines, with a manifest."""
-    leads = con.sql("SELECT * FROM candidate_leads ORDER BY lead_id").pl()
-    folder = settings.exports_dir / run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {
-        "leads.parquet": _atomic_write(folder / "leads.parquet", lambda p: leads.write_parquet(p)),
-        "leads.csv": _atomic_write(
-            folder / "leads.csv", lambda p: spreadsheet_safe(leads).write_csv(p, quote_style="non_numeric")
-        ),
-        "leads.jsonl": _atomic_write(folder / "leads.jsonl", lambda p: leads.write_ndjson(p)),
+CHANGES_SQL = """
+SELECT e.run_id AS change_run_id, e.as_of AS change_as_of, e.event_type, e.old_value, e.new_value, l.*
+FROM lead_events e
+JOIN published_leads l USING (lead_id)
+WHERE e.run_id IN (SELECT run_id FROM runs WHERE started_at > (SELECT started_at FROM runs WHERE run_id = $since))
+   OR ($since IS NULL AND e.run_id = $run_id)
+ORDER BY e.as_of, e.lead_id, e.event_type
+"""
+
+
+def _write_all_formats(frame: pl.DataFrame, folder: Path, stem: str) -> dict[str, dict]:
+    """Parquet, spreadsheet-safe CSV and JSON Lines of one frame, each written atomically."""
+    writers = {
+        f"{stem}.parquet": lambda p: frame.write_parquet(p),
+        f"{stem}.csv": lambda p: spreadsheet_safe(frame).write_csv(p, quote_style="non_numeric"),
+        f"{stem}.jsonl": lambda p: frame.write_ndjson(p),
     }
+    return {
+        name: {"rows": frame.height, "sha256": _atomic_write(folder / name, w)} for name, w in writers.items()
+    }
+
+
+def export_snapshot(
+    con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, since_run: str | None = None
+) -> Path:
+    """The published leads for other systems, suppressed owners excluded: a full snapshot (`leads.*`) and the
+    change feed (`changes.*`: this run's events, or every event after `since_run`, with the lead's row)."""
+    leads = con.sql("SELECT * FROM published_leads WHERE NOT suppressed ORDER BY lead_id").pl()
+    changes = (
+        con.sql(CHANGES_SQL, params={"since": since_run, "run_id": run_id}).pl().filter(~pl.col("suppressed"))
+    )
+    folder = settings.exports_dir / (run_id if since_run is None else f"{run_id}-since-{since_run}")
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {**_write_all_formats(leads, folder, "leads"), **_write_all_formats(changes, folder, "changes")}
     manifest = {
         "run_id": run_id,
+        "since_run": since_run,
         "schema_version": EXPORT_SCHEMA_VERSION,
         "rows": leads.height,
-        "files": {name: {"sha256": digest} for name, digest in files.items()},
+        "change_rows": changes.height,
+        "files": files,
         "columns": {name: str(dtype) for name, dtype in leads.schema.items()},
     }
     _atomic_write(

@@ -113,7 +113,7 @@ class ParcelIdFormat(_Strict):
 
 class SourceConfig(_Strict):
     source: Annotated[str, Field(pattern=SOURCE_ID)]
-    kind: Literal["filings", "parcels", "valuations", "loans", "liens", "vacancy"]
+    kind: Literal["filings", "parcels", "valuations", "loans", "liens", "vacancy", "suppression"]
     description: str = ""
     county: County | None = None
     connector: Annotated[LandingConnector | HttpJsonConnector, Field(discriminator="type")] = (

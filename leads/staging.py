@@ -32,6 +32,7 @@ STAGED_TABLES = {
     "loans": "staged_loans",
     "liens": "staged_liens",
     "vacancy": "staged_vacancy",
+    "suppression": "staged_suppression",
 }
 
 
@@ -141,12 +142,12 @@ def _check_extra_columns(config: SourceConfig, landed: LandedFile, columns: list
 
 def _recent_median_rows(con: duckdb.DuckDBPyConnection, source: str) -> float | None:
     """The source's normal delivery size: median rows of its last 10 staged files."""
-    row = con.execute(
+    rows = con.execute(
         "SELECT median(rows) FROM (SELECT rows FROM raw_manifest WHERE source = ? AND status = 'staged' "
         "AND rows IS NOT NULL ORDER BY delivery_date DESC, received_at DESC LIMIT 10)",
         [source],
-    ).fetchone()
-    return float(row[0]) if row and row[0] is not None else None
+    ).fetchall()
+    return float(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
 def _latest_per_key(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:

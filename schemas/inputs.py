@@ -227,6 +227,22 @@ class StagedVacancy(_Feed):
         return _parses(data, "checked_date")
 
 
+class StagedSuppression(_Input):
+    owner_name: str = pa.Field(nullable=True)
+    address: str = pa.Field(nullable=True)
+    zip: str = pa.Field(nullable=True, str_matches=r"^\d{5}(-?\d{4})?$")
+    requested_date: dt.date = pa.Field(nullable=True, ge=EARLIEST)
+    requested_date_raw: str = pa.Field(nullable=True)
+
+    @pa.dataframe_check(name="owner_name_or_address_present")
+    def _someone(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("owner_name").is_not_null() | pl.col("address").is_not_null())
+
+    @pa.dataframe_check(name="requested_date_parses")
+    def _requested(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _parses(data, "requested_date")
+
+
 MODELS: dict[str, type[_Input]] = {
     "filings": StagedFiling,
     "parcels": StagedParcel,
@@ -234,4 +250,5 @@ MODELS: dict[str, type[_Input]] = {
     "loans": StagedLoan,
     "liens": StagedLien,
     "vacancy": StagedVacancy,
+    "suppression": StagedSuppression,
 }

@@ -13,7 +13,7 @@ import polars as pl
 
 from schemas.vocabulary import OCCUPANCY, STATUSES, STRATEGIES, TIERS, Event
 
-EXPORT_SCHEMA_VERSION = "1.0"
+EXPORT_SCHEMA_VERSION = "1.1"  # 1.1: + suppressed (additive)
 
 
 class PublishedLead(pa.DataFrameModel):
@@ -64,6 +64,7 @@ class PublishedLead(pa.DataFrameModel):
     distress_signals: str
     score: int = pa.Field(ge=0, le=100)
     tier: str = pa.Field(isin=TIERS)
+    suppressed: bool  # on the do-not-contact list: never exported, kept here so nobody contacts them
     reasons: str
     score_version: str
     as_of: dt.date

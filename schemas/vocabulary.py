@@ -95,6 +95,8 @@ FEED_FIELDS: dict[str, list[str]] = {
     ],
     "liens": ["county_fips", "apn", "lien_id", "lien_type", "amount", "recorded_date", "released_date"],
     "vacancy": ["county_fips", "apn", "vacant", "checked_date"],
+    # do-not-contact / opt-out requests: by owner name and/or address
+    "suppression": ["owner_name", "address", "zip", "requested_date"],
 }
 
 # How each canonical field is parsed from the raw text (everything arrives as text first).
@@ -107,6 +109,7 @@ DATE_FIELDS = {
     "satisfied_date",
     "released_date",
     "checked_date",
+    "requested_date",
 }
 MONEY_FIELDS = {  # US dollars
     "amount_due",

@@ -58,8 +58,8 @@ def test_sample_run_publishes_the_golden_leads(prefect_harness: None, data_dir: 
         assert runs == [("published", leads.height)]
         by_tier = dict(con.sql("select tier, count(*) from leads group by 1").fetchall())
         assert sum(by_tier.values()) == leads.height
-        assert con.execute("SELECT count(*) FROM lead_filings").fetchone()[0] >= leads.height
-        assert con.execute("SELECT count(*) FROM hot_leads").fetchone()[0] >= 0
+        assert con.execute("SELECT count(*) FROM lead_filings").fetchall()[0][0] >= leads.height
+        assert con.execute("SELECT count(*) FROM hot_leads").fetchall()[0][0] >= 0
     finally:
         con.close()
     exports = list((data_dir / "exports").glob("*/manifest.json"))
@@ -137,3 +137,102 @@ def test_runtime_code_never_reads_the_shared_folder() -> None:
         and "shared/data" in p.read_text(errors="ignore")
     ]
     assert offenders == []
+
+
+# What a document recorded on day 2 must show in day 2's change feed (time-driven tier/equity moves aside).
+EXPECTED_FEED = {
+    "FINAL_JUDGMENT": {"stage_advanced"},
+    "NOTICE_OF_SALE": {"sale_scheduled", "auction_date_changed", "postponed"},
+    "POSTPONEMENT": {"auction_date_changed", "postponed"},
+    "RELEASE": {"cancelled"},
+    "SALE_RESULT": {"sold"},
+}
+DOCUMENT_DRIVEN = {
+    "new_lead",
+    "stage_advanced",
+    "sale_scheduled",
+    "auction_date_changed",
+    "postponed",
+    "cancelled",
+    "sold",
+}
+
+
+def test_two_day_change_feed_matches_the_truth(prefect_harness: None, data_dir: Path) -> None:
+    assert _refresh(dt.date(2026, 11, 26))["summary"]["status"] == "published"
+    assert _refresh(dt.date(2026, 11, 27))["summary"]["status"] == "published"
+    truth = pl.read_csv(Path(__file__).parents[1] / "data/sample/truth/filings.csv", infer_schema=False)
+    state = duckdb.connect(str(data_dir / "state" / "pipeline.duckdb"), read_only=True)
+    try:
+        day2 = state.sql(
+            "SELECT source, record_id FROM staged_filings WHERE delivery_date = DATE '2026-11-27'"
+        ).pl()
+        first_of_case = state.sql(
+            "SELECT source, record_id FROM case_filings QUALIFY row_number() OVER "
+            "(PARTITION BY case_id ORDER BY recorded_date, record_id) = 1"
+        ).pl()
+        leads_of = state.sql(
+            "SELECT f.source, f.record_id, l.lead_id FROM case_filings f JOIN published_leads l USING (case_id)"
+        ).pl()
+        last_run = state.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchall()[0][0]
+        feed = state.sql(
+            "SELECT lead_id, event_type FROM lead_events WHERE run_id = ?", params=[last_run]
+        ).pl()
+    finally:
+        state.close()
+    assert day2.height > 0, "the sample must have documents on its second daily delivery"
+    docs = day2.join(truth.filter(pl.col("defect").is_null()), on=["source", "record_id"]).join(
+        leads_of, on=["source", "record_id"]
+    )
+    new_cases = docs.join(first_of_case, on=["source", "record_id"], how="semi")
+    expected_any = {(r["lead_id"], "new_lead") for r in new_cases.iter_rows(named=True)}
+    got = set(feed.iter_rows())
+    for doc in docs.join(new_cases, on=["source", "record_id"], how="anti").iter_rows(named=True):
+        wanted = EXPECTED_FEED.get(doc["event"], set())
+        assert any((doc["lead_id"], kind) in got for kind in wanted), (doc["event"], doc["lead_id"], got)
+        expected_any |= {(doc["lead_id"], kind) for kind in wanted}
+    assert {x for x in expected_any if x[1] == "new_lead"} <= got  # each new case is announced
+    # every document-driven change in the feed is explained by a document of day 2
+    unexplained = {(lead, kind) for lead, kind in got if kind in DOCUMENT_DRIVEN} - expected_any
+    assert unexplained == set()
+
+
+def test_suppressed_owners_never_reach_an_export(prefect_harness: None, data_dir: Path) -> None:
+    golden = pl.read_csv(GOLDEN, infer_schema_length=None)
+    targets = golden.filter(pl.col("actionable")).sort("lead_id").head(3)
+    owner_a, owner_b = targets["owner_name"][0], targets["owner_name"][1]
+    street_c = targets["situs_address"][2].split(",")[0]
+    optout = Path(os.environ["LEADS_LANDING_DIR"]) / "optout_list" / "2026-11-25" / "optout.csv"
+    optout.parent.mkdir(parents=True)
+    optout.write_text(
+        "owner_name,address,zip,requested_date\n"
+        f'"{owner_a}",,,2026-11-20\n'
+        f'"{owner_b.title()}",,,2026-11-20\n'  # written differently from the roll
+        f',"{street_c}",,2026-11-21\n'
+    )
+    assert _refresh()["summary"]["status"] == "published"
+    leads = _published(data_dir)
+    suppressed = set(leads.filter(pl.col("suppressed"))["lead_id"])
+    assert set(targets["lead_id"]) <= suppressed
+    folder = next((data_dir / "exports").glob("*/manifest.json")).parent
+    for name in ("leads.csv", "leads.jsonl", "changes.csv", "changes.jsonl"):
+        text = (folder / name).read_text()
+        assert not any(lead in text for lead in suppressed), name
+        assert owner_a not in text and owner_b not in text, name
+    exported = pl.read_parquet(folder / "leads.parquet")
+    assert_frame_equal(exported, leads.filter(~pl.col("suppressed")))  # round-trip: equal to the table
+    assert exported.height == leads.height - len(suppressed)
+
+
+def test_csv_exports_are_spreadsheet_safe_and_round_trip(prefect_harness: None, data_dir: Path) -> None:
+    assert _refresh()["summary"]["status"] == "published"
+    folder = next((data_dir / "exports").glob("*/manifest.json")).parent
+    csv = pl.read_csv(folder / "leads.csv", infer_schema=False)
+    for column in csv.columns:
+        values = csv[column].drop_nulls()
+        numeric = values.cast(pl.Float64, strict=False).is_not_null().all()
+        if not numeric:
+            assert not values.str.contains(r"^[=+\-@\t\r]").any(), column
+    leads = _published(data_dir).filter(~pl.col("suppressed"))
+    back = pl.read_csv(folder / "leads.csv", schema=leads.schema)
+    assert_frame_equal(back, leads, check_exact=False)

@@ -109,6 +109,7 @@ def _lead(**overrides: object) -> dict:
         score_version="v",
         as_of=dt.date(2026, 11, 27),
         run_id="r",
+        suppressed=False,
     )
     row.update(overrides)
     return row
