@@ -13,7 +13,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install install-dev run test lint format sample golden bench clean
+.PHONY: help install install-dev run test lint format sample serve golden bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ format: install-dev ## Apply ruff format and safe fixes
 sample: install ## Regenerate the committed sample in data/sample (deterministic)
 	rm -rf data/sample
 	$(BIN)/leads sample --out data/sample --seed 42 --parcels 2000 --as-of $(SAMPLE_AS_OF) --daily-days 2
+
+serve: install ## Start a local Prefect server (127.0.0.1:4200) and serve the nightly deployment on its schedule
+	$(BIN)/python -m flows.serve
 
 golden: install-dev ## Regenerate the end-to-end golden file (only when the change is understood)
 	LEADS_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_end_to_end.py

@@ -9,13 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed
 
+from flows.artifacts import publish_artifacts
 from leads import pipeline
 from leads.db import state_db
+from leads.errors import LeadsError
 from leads.locks import refresh_lock
 from leads.publish import audit_failures, export_snapshot, publish
 from leads.scoring import load_scoring
@@ -97,6 +101,11 @@ def export(settings: Settings, run_id: str) -> str:
         return str(export_snapshot(con, settings, run_id))
 
 
+@task(name="report", cache_policy=NO_CACHE)
+def report(settings: Settings, summary: dict) -> None:
+    publish_artifacts(settings, summary)
+
+
 @task(name="finish-run", cache_policy=NO_CACHE)
 def finish_run(settings: Settings, run_id: str, status: str, summary: dict) -> None:
     with state_db(settings) as con:
@@ -104,10 +113,15 @@ def finish_run(settings: Settings, run_id: str, status: str, summary: dict) -> N
 
 
 @flow(name="nightly-refresh", log_prints=False, persist_result=False)
-def nightly_refresh(as_of: dt.date | None = None, sources: list[str] | None = None) -> dict:
-    """Refresh the published leads for `as_of` (default: today, UTC) from every source, or the named ones."""
+def nightly_refresh(
+    as_of: dt.date | None = None, sources: list[str] | None = None, landing_dir: str | None = None
+) -> dict:
+    """Refresh the published leads for `as_of` (default: today in the schedule's timezone) from every source,
+    or the named ones; `landing_dir` overrides where deliveries are read (a rebuild replays data/raw)."""
     settings = get_settings()
-    as_of = as_of or dt.datetime.now(dt.UTC).date()
+    if landing_dir:
+        settings = settings.model_copy(update={"landing_dir": Path(landing_dir)})
+    as_of = as_of or dt.datetime.now(ZoneInfo(settings.schedule_timezone)).date()
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run_id = pipeline.new_run_id(as_of, started_at)
     timings: dict[str, float] = {}
@@ -118,6 +132,8 @@ def nightly_refresh(as_of: dt.date | None = None, sources: list[str] | None = No
         timings[step] = round(time.perf_counter() - clock, 3)
         clock = time.perf_counter()
 
+    if not settings.landing.is_dir():
+        raise LeadsError(f"landing folder {settings.landing} does not exist (set LEADS_LANDING_DIR)")
     with refresh_lock(settings):
         configs = load_configs(settings, sources)
         start_run(settings, run_id, as_of, started_at)
@@ -143,5 +159,6 @@ def nightly_refresh(as_of: dt.date | None = None, sources: list[str] | None = No
         lap("export")
         summary["timings"] = timings
         finish_run(settings, run_id, summary["status"], summary)
+        report(settings, summary)
     get_run_logger().info("run %s %s: %s", run_id, summary["status"], json.dumps(summary["stage_counts"]))
     return Completed(message=summary["status"], data=summary)

@@ -179,9 +179,97 @@ def query(
             out.print(f"... {frame.height - limit} more rows (use --limit or --format csv)")
 
 
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--from", help="First as-of date YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last as-of date YYYY-MM-DD (inclusive).")],
+    rebuild: Annotated[
+        bool,
+        typer.Option("--rebuild", help="Set the working state aside and replay the raw landing (data/raw)."),
+    ] = False,
+) -> None:
+    """Re-run the refresh for each as-of date in order (same final state as nightly runs)."""
+    settings = get_settings()
+    first, last = _date(start, "--from"), _date(end, "--to")
+    try:
+        _preflight(settings, None)
+    except LeadsError as exc:
+        _fail(str(exc))
+    configure_prefect_defaults(settings)
+    from flows.backfill import backfill as backfill_flow
+
+    try:
+        state = backfill_flow(start=first, end=last, rebuild=rebuild, return_state=True)
+    except LeadsError as exc:
+        _fail(str(exc))
+    summaries = _state_data_list(state)
+    for summary in summaries:
+        out.print(f"{summary['as_of']}: {summary['status']}", highlight=False)
+    if state.is_failed() or any(s["status"] == "failed" for s in summaries):
+        _fail(state.message or "a run of the backfill failed", EXIT_RUN_FAILED)
+
+
+def _state_data_list(state: object) -> list[dict]:
+    try:
+        result = state.result(raise_on_failure=False)  # type: ignore[attr-defined]
+    except Exception:  # the state holds no retrievable result
+        return []
+    return result if isinstance(result, list) else []
+
+
+@app.command()
+def status() -> None:
+    """Last runs, freshness by source and published row counts (from the published database)."""
+    from leads.db import analyst_connection
+    from leads.report import print_status
+
+    settings = get_settings()
+    try:
+        con = analyst_connection(settings.published_db)
+    except LeadsError as exc:
+        _fail(str(exc))
+    try:
+        print_status(out, con, settings)
+    finally:
+        con.close()
+
+
 def main() -> None:
     app()
 
 
 if __name__ == "__main__":
     main()
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[
+        Path, typer.Option("--truth", help="The sample's truth folder (or the sample folder holding truth/).")
+    ],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Data dir of the run to grade (default: LEADS_DATA_DIR)."),
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Also write the figures as JSON here.")
+    ] = None,
+) -> None:
+    """Grade the last run against a generated sample's truth: matching, cases, lifecycle, auction, payoff."""
+    from leads.evaluate import evaluate_run, print_report, report_json
+
+    if output not in ("table", "json"):
+        _fail("--format must be table or json")
+    settings = get_settings()
+    try:
+        report = evaluate_run(truth, data_dir or settings.data_dir, settings.config_dir)
+    except LeadsError as exc:
+        _fail(str(exc))
+    text = report_json(report)
+    if out_file is not None:
+        out_file.write_text(text + "\n", encoding="utf-8")
+    if output == "json":
+        sys.stdout.write(text + "\n")
+    else:
+        print_report(out, report)

@@ -56,3 +56,34 @@ def print_summary(console: Console, settings: Settings, summary: dict) -> None:
         con.close()
     console.print(f"Database: {settings.published_db}")
     console.print(f'Example:  leads query "{EXAMPLE_QUERY}"')
+
+
+LAST_RUNS = """
+SELECT run_id, as_of, status, leads_published AS leads, sources_failed,
+       round(epoch(finished_at) - epoch(started_at), 1) AS seconds, message
+FROM runs ORDER BY started_at DESC LIMIT 10
+"""
+
+FRESHNESS = """
+SELECT source, kind, status, last_delivery_date, freshness_days, rows_in, rows_quarantined, warnings
+FROM run_sources
+WHERE run_id = (SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1)
+ORDER BY source
+"""
+
+PUBLISHED_COUNTS = """
+SELECT status, count(*) AS leads, count(*) FILTER (WHERE actionable AND NOT suppressed) AS contactable
+FROM leads GROUP BY status ORDER BY leads DESC
+"""
+
+
+def print_status(console: Console, con: object, settings: Settings) -> None:
+    """`leads status`: what the last runs did, how fresh each source is, what is published."""
+    for title, query in (
+        ("Last runs", LAST_RUNS),
+        ("Sources in the latest published run", FRESHNESS),
+        ("Published leads by status", PUBLISHED_COUNTS),
+    ):
+        rel = con.sql(query)  # type: ignore[attr-defined]
+        console.print(_table(title, rel.columns, rel.fetchall()))
+    console.print(f"Database: {settings.published_db}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -20,19 +19,27 @@ class Settings(BaseSettings):
     environment: Literal["dev", "test", "prod"] = "dev"
     data_dir: Path = PROJECT_ROOT / "data"
     # Where county and vendor deliveries arrive: <landing_dir>/<source>/<YYYY-MM-DD>/<files>.
-    # Defaults to the committed sample so `make run` works on a fresh clone.
+    # Defaults to the committed sample (data/sample/deliveries) so `make run` works on a fresh clone;
+    # production sets LEADS_LANDING_DIR.
     landing_dir: Path | None = None
     config_dir: Path = PROJECT_ROOT / "config"
     reference_dir: Path = PROJECT_ROOT / "data" / "reference"
     sql_dir: Path = PROJECT_ROOT / "sql"
     # Comma-separated source ids to run; empty = every config in config/sources/.
     sources: str = ""
+    # When the nightly deployment runs (cron in `schedule_timezone`; keep it out of the 02:00-03:00 DST gap).
+    # 04:30 Eastern: after county recorders publish the previous day's export.
+    schedule_cron: str = "30 4 * * *"
+    schedule_timezone: str = "America/New_York"
+    # Local Prefect server for `make serve` (loopback only).
+    server_host: str = "127.0.0.1"
+    server_port: int = 4200
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 0  # 0 = DuckDB's default (all cores)
 
-    @cached_property
+    @property
     def landing(self) -> Path:
-        return self.landing_dir or self.data_dir / "sample" / "deliveries"
+        return self.landing_dir or PROJECT_ROOT / "data" / "sample" / "deliveries"
 
     @property
     def raw_dir(self) -> Path:
@@ -81,6 +88,7 @@ def configure_prefect_defaults(settings: Settings) -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
 def get_settings() -> Settings:

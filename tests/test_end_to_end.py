@@ -34,6 +34,13 @@ def _published(data_dir: Path) -> pl.DataFrame:
         con.close()
 
 
+def _artifact_rows(artifact: object) -> list[dict]:
+    import json
+
+    data = artifact.data  # type: ignore[attr-defined]
+    return json.loads(data) if isinstance(data, str) else data
+
+
 def _comparable(leads: pl.DataFrame) -> pl.DataFrame:
     floats = [c for c, t in leads.schema.items() if t == pl.Float64]
     return leads.drop(VOLATILE).with_columns(pl.col(floats).round(2)).sort("lead_id")
@@ -62,6 +69,14 @@ def test_sample_run_publishes_the_golden_leads(prefect_harness: None, data_dir: 
         assert con.execute("SELECT count(*) FROM hot_leads").fetchall()[0][0] >= 0
     finally:
         con.close()
+    from prefect.artifacts import Artifact
+
+    summary_artifact = Artifact.get("nightly-summary")
+    assert summary_artifact is not None and "Nightly refresh 2026-11-27: published" in summary_artifact.data
+    tiers_artifact = Artifact.get("leads-by-tier")
+    assert (
+        tiers_artifact is not None and sum(r["leads"] for r in _artifact_rows(tiers_artifact)) == leads.height
+    )
     exports = list((data_dir / "exports").glob("*/manifest.json"))
     assert len(exports) == 1
     assert pl.read_parquet(exports[0].parent / "leads.parquet").height == leads.height
