@@ -234,14 +234,6 @@ def status() -> None:
         con.close()
 
 
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
-
-
 @app.command()
 def evaluate(
     truth: Annotated[
@@ -273,3 +265,11 @@ def evaluate(
         sys.stdout.write(text + "\n")
     else:
         print_report(out, report)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
