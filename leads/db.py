@@ -39,9 +39,28 @@ def state_db(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         _configured(con, settings)
         con.execute(sql_text(settings, "state_schema"))
+        _check_state_version(con, settings)
         yield con
     finally:
         con.close()
+
+
+# Bump when staged tables change shape; an older state must be rebuilt from the raw landing.
+STATE_VERSION = "2"
+
+
+def _check_state_version(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    found = con.execute("SELECT value FROM meta WHERE key = 'state_version'").fetchall()
+    if found and found[0][0] == STATE_VERSION:
+        return
+    used = con.execute("SELECT count(*) FROM raw_manifest").fetchall()[0][0] > 0
+    if found or used:
+        was = found[0][0] if found else "1"
+        raise LeadsError(
+            f"the pipeline state {settings.state_db} is version {was}, this code needs {STATE_VERSION}: "
+            "rebuild it from raw with `leads backfill --from <first date> --to <as-of> --rebuild`"
+        )
+    con.execute("INSERT INTO meta VALUES ('state_version', ?)", [STATE_VERSION])
 
 
 def analyst_connection(path: Path) -> duckdb.DuckDBPyConnection:

@@ -89,7 +89,15 @@ def ensure_staged_tables(con: duckdb.DuckDBPyConnection) -> None:
             pl.lit(None, dtype=pl.Date).alias("delivery_date"),
         ]
         if kind == "filings":
-            extra += [pl.lit(None, dtype=pl.String).alias(c) for c in ("event", "county_fips", "state")]
+            extra += [
+                pl.lit(None, dtype=pl.String).alias(c)
+                for c in ("event", "county_fips", "state", "apn_key", "legal_key", "street_key")
+            ]
+        if kind == "parcels":
+            extra += [
+                pl.lit(None, dtype=pl.String).alias(c)
+                for c in ("apn_key", "legal_key", "street_key", "mailing_key")
+            ]
         frame = empty.with_columns(extra)
         assert set(MODELS[kind].to_schema().columns) <= set(frame.columns)
         con.register("empty_frame", frame.to_arrow())
@@ -201,16 +209,10 @@ def build_cases(
     con: duckdb.DuckDBPyConnection, settings: Settings, configs: list[SourceConfig], as_of: dt.date
 ) -> dict[str, int]:
     """Match staged filings to parcels, group them into cases, derive each case's lifecycle."""
-    filings = con.sql(sql_text(settings, "filings_to_match"), params={"as_of": as_of}).pl()
-    parcels = con.sql(
-        "SELECT county_fips, apn, legal_description, situs_address, mailing_address FROM staged_parcels "
-        "WHERE county_fips IN (SELECT DISTINCT county_fips FROM staged_filings)"
-    ).pl()
-    digits = pl.DataFrame(
-        [{"county_fips": c.county.fips, "apn_digits": c.parcel_id.digits} for c in configs if c.county],
-        schema={"county_fips": pl.String, "apn_digits": pl.Int64},
-    ).unique("county_fips", keep="first", maintain_order=True)
-    matched = matched_filings(filings, parcels, digits)
+    params = {"as_of": as_of}
+    filings = con.sql(sql_text(settings, "filings_to_match"), params=params).pl()
+    parcels = con.sql(sql_text(settings, "parcel_candidates"), params=params).pl()
+    matched = matched_filings(filings, parcels)
     grouped = case_filings(matched, CASE_WINDOW_DAYS)
     stale_after = con.sql("SELECT state, stale_after_days FROM ref_state_rules").pl()
     cases = case_lifecycles(grouped, as_of, stale_after)

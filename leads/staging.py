@@ -23,6 +23,7 @@ from leads.validation import QUARANTINE_SCHEMA, unreadable_rows, validated
 from schemas.inputs import MODELS
 from schemas.vocabulary import FEED_FIELDS, FILING_FIELDS, Event
 from transforms.canonical import canonical_records, with_companion, with_events
+from transforms.matching import filing_match_keys, parcel_match_keys
 
 # Staged table per source kind (identifiers come only from this allow-list, never from input).
 STAGED_TABLES = {
@@ -118,6 +119,11 @@ def _file_records(
             pl.lit(config.county.state).alias("state"),
         ]
     valid = checked.valid.with_columns(provenance)
+    # matching keys are computed once here, not every night over the whole history
+    if config.kind == "filings":
+        valid = filing_match_keys(valid, config.parcel_id.digits)
+    elif config.kind == "parcels":
+        valid = parcel_match_keys(valid)
     return valid, pl.concat([quarantine, checked.quarantine]), rows_in, ignored
 
 

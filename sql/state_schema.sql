@@ -57,3 +57,8 @@ CREATE TABLE IF NOT EXISTS run_sources (
     warnings VARCHAR,                   -- JSON list: freshness, shrunk deliveries, extra columns, refused names
     quarantined_by_check VARCHAR        -- JSON object: check name -> rows quarantined this run
 );
+
+CREATE TABLE IF NOT EXISTS meta (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);

@@ -1,6 +1,6 @@
 import polars as pl
 
-from transforms.matching import matched_filings
+from transforms.matching import filing_match_keys, matched_filings, parcel_match_keys
 
 PARCELS = pl.DataFrame(
     {
@@ -18,7 +18,7 @@ PARCELS = pl.DataFrame(
         "mailing_address": ["300 Pine Road", "102 Oak St", "7 Elm Ave", "9 Elm Ave", "300 Pine Rd"],
     }
 )
-DIGITS = pl.DataFrame({"county_fips": ["12057"], "apn_digits": [10]})
+ROLL = parcel_match_keys(PARCELS)
 
 
 def _match(apn: str | None, legal: str | None, address: str | None) -> dict:
@@ -36,11 +36,11 @@ def _match(apn: str | None, legal: str | None, address: str | None) -> dict:
             for c in ("source", "record_id", "county_fips", "apn", "legal_description", "situs_address")
         },
     )
-    return matched_filings(filing, PARCELS, DIGITS).row(0, named=True)
+    return matched_filings(filing_match_keys(filing, 10), ROLL).row(0, named=True)
 
 
 def test_parcel_id_wins_even_in_a_float_format_without_leading_zero() -> None:
-    row = _match("123460000.0", "SUNSET PARK LOT 1 BLK 1", "100 Oak St")
+    row = _match("123460000.0", "SUNSET PARK LOT 2 BLK 1", "102 Oak St")
     assert (row["parcel_apn"], row["match_method"], row["match_confidence"]) == (
         "0123460000",
         "parcel_id",
@@ -77,3 +77,20 @@ def test_unknown_parcel_id_falls_through_to_next_rung_and_is_noted() -> None:
 def test_owner_name_alone_never_matches() -> None:
     row = _match(None, None, None)
     assert row["match_method"] == "none" and row["parcel_apn"] is None
+
+
+def test_parcel_id_and_legal_naming_different_parcels_is_conflicting_evidence() -> None:
+    row = _match("0123450000", "SUNSET PARK LOT 2 BLK 1", None)
+    assert (row["parcel_apn"], row["match_method"]) == (None, "none")
+    assert "different parcels" in row["match_note"]
+
+
+def test_an_address_pointing_elsewhere_lowers_confidence_but_keeps_the_id() -> None:
+    row = _match("0123460000", None, "7 Elm Ave, Tampa FL 33602")
+    assert (row["parcel_apn"], row["match_method"]) == ("0123460000", "parcel_id")
+    assert row["match_confidence"] < 0.99 and "another parcel" in row["match_note"]
+
+
+def test_free_text_addresses_without_commas_are_parsed() -> None:
+    row = _match(None, None, "102 Oak Street Tampa FL 33602")
+    assert (row["parcel_apn"], row["match_method"]) == ("0123460000", "situs_address")

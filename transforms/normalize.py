@@ -7,6 +7,7 @@ abbreviations follow USPS Publication 28 (street suffixes, directionals, seconda
 from __future__ import annotations
 
 import polars as pl
+import usaddress
 
 # USPS Pub. 28 appendix C1 (suffixes), B (directionals) and C2 (unit designators): the forms seen in county data.
 _STREET_WORDS = {
@@ -110,3 +111,48 @@ def normalized_party(column: str) -> pl.Expr:
         .str.strip_chars()
     )
     return pl.when(text != "").then(text)
+
+
+# usaddress component labels that make up a street line (city, state and ZIP are dropped)
+_STREET_PARTS = [
+    "AddressNumberPrefix",
+    "AddressNumber",
+    "AddressNumberSuffix",
+    "StreetNamePreModifier",
+    "StreetNamePreDirectional",
+    "StreetNamePreType",
+    "StreetName",
+    "StreetNamePostType",
+    "StreetNamePostDirectional",
+    "OccupancyType",
+    "OccupancyIdentifier",
+]
+
+
+def street_line(address: str | None) -> str | None:
+    """The street line of a free-text US address as parsed by usaddress ("4281 Orchid St Humble TX 77346" ->
+    "4281 Orchid St"); None for PO boxes, legal descriptions and text usaddress cannot label."""
+    if not address or not address.strip():
+        return None
+    try:
+        tagged, kind = usaddress.tag(address)
+    except usaddress.RepeatedLabelError:
+        return None
+    if kind != "Street Address" or "AddressNumber" not in tagged or "StreetName" not in tagged:
+        return None
+    return " ".join(tagged[part] for part in _STREET_PARTS if part in tagged)
+
+
+def filing_street_keys(addresses: pl.Series) -> pl.Series:
+    """Normalized street keys of free-text filing addresses (parsed once per distinct address)."""
+    distinct = addresses.drop_nulls().unique(maintain_order=True)
+    parsed = pl.DataFrame(
+        {"address": distinct, "line": [street_line(a) for a in distinct]},
+        schema={"address": pl.String, "line": pl.String},
+    )
+    keyed = parsed.with_columns(normalized_street("line").alias("street_key"))
+    return (
+        pl.DataFrame({"address": addresses})
+        .join(keyed, on="address", how="left", maintain_order="left")
+        .get_column("street_key")
+    )
