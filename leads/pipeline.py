@@ -29,7 +29,7 @@ from transforms.auction import auction_timeline
 from transforms.canonical import canonical_records
 from transforms.cases import case_filings, case_lifecycles
 from transforms.changes import lead_events, lead_history_rows
-from transforms.leads import scored_leads
+from transforms.leads import scored_leads, with_plaintiff_type
 from transforms.matching import matched_filings
 from transforms.payoff import case_payoffs, loan_balances
 from transforms.suppression import with_suppression
@@ -230,8 +230,9 @@ def build_leads(
 ) -> dict[str, int]:
     """Join cases with parcel, valuation, loan and lien facts in DuckDB; value, payoff and score in Polars."""
     params = {"as_of": as_of}
-    inputs = con.sql(sql_text(settings, "case_inputs"), params=params).pl()
     loans = con.sql(sql_text(settings, "case_loans"), params=params).pl()
+    inputs = con.sql(sql_text(settings, "case_inputs"), params=params).pl()
+    inputs = with_plaintiff_type(inputs, loans)
     balances = loan_balances(loans, inputs, as_of)
     payoffs = case_payoffs(inputs, balances, as_of)
     rules = con.sql("SELECT * FROM ref_state_rules").pl()

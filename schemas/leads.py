@@ -13,7 +13,7 @@ import polars as pl
 
 from schemas.vocabulary import OCCUPANCY, STATUSES, STRATEGIES, TIERS, Event
 
-EXPORT_SCHEMA_VERSION = "1.1"  # 1.1: + suppressed (additive)
+EXPORT_SCHEMA_VERSION = "1.2"  # 1.1: + suppressed; 1.2: + lane_confidence (both additive)
 
 
 class PublishedLead(pa.DataFrameModel):
@@ -35,6 +35,7 @@ class PublishedLead(pa.DataFrameModel):
     plaintiff: str = pa.Field(nullable=True)
     plaintiff_type: str = pa.Field(isin=["lender", "hoa", "government", "individual_other", "unknown"])
     lane: str = pa.Field(isin=["mortgage", "non_mortgage"])
+    lane_confidence: float = pa.Field(ge=0, le=1)  # how sure the suit is (or is not) a mortgage foreclosure
     stage: str = pa.Field(isin=[e.value for e in Event])
     status: str = pa.Field(isin=STATUSES)
     actionable: bool

@@ -79,9 +79,11 @@ joined AS (
 final AS (
     -- value fallbacks: assessed value / the state's assessment ratio; last sale price aged by the price index
     SELECT j.*,
+           s.process,
            r.assessment_ratio,
            i.zhvi_now / z.zhvi AS price_index_factor
     FROM joined j
+    LEFT JOIN ref_state_rules s ON s.state = j.state
     LEFT JOIN ref_assessment r ON r.state = j.state
     LEFT JOIN index_now i ON i.county_fips = j.county_fips
     ASOF LEFT JOIN ref_zhvi z ON z.county_fips = j.county_fips AND j.last_sale_date >= z.month

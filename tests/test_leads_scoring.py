@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from leads.scoring import load_scoring
-from transforms.leads import scored_leads
+from transforms.leads import scored_leads, with_plaintiff_type
 
 AS_OF = dt.date(2026, 11, 27)
 CFG = load_scoring(Path(__file__).resolve().parents[1] / "config" / "scoring.yaml")
@@ -20,6 +20,7 @@ def _inputs(**overrides: object) -> pl.DataFrame:
         "county_fips": "12057",
         "state": "FL",
         "first_event": "LIS_PENDENS",
+        "process": "judicial",
         "stage": "NOTICE_OF_SALE",
         "status": "sale_scheduled",
         "parcel_apn": "P1",
@@ -51,7 +52,8 @@ def _inputs(**overrides: object) -> pl.DataFrame:
         "other_cases_on_parcel": 0,
     }
     row.update(overrides)
-    return pl.DataFrame([row])
+    loans = pl.DataFrame({"case_id": ["C1"], "lender": [row.pop("loan_lender", "WELLS FARGO BANK, N.A.")]})
+    return with_plaintiff_type(pl.DataFrame([row]), loans)
 
 
 def _payoffs(payoff: float | None, source: str = "amortized_loans") -> pl.DataFrame:
@@ -162,3 +164,22 @@ def test_value_falls_back_from_avm_to_assessed_to_indexed_sale() -> None:
 def test_hoa_lis_pendens_goes_to_the_non_mortgage_lane() -> None:
     lead = _score(_inputs(plaintiff="SUNSET PARK HOMEOWNERS ASSOCIATION INC"), _payoffs(1.0))
     assert (lead["plaintiff_type"], lead["lane"]) == ("hoa", "non_mortgage")
+
+
+@pytest.mark.parametrize(
+    ("plaintiff", "loan_lender", "kind", "lane"),
+    [
+        ("U.S. BANK NATIONAL ASSOCIATION, AS TRUSTEE", "X", "lender", "mortgage"),  # not an HOA
+        ("NEWREZ LLC", "NewRez LLC", "lender", "mortgage"),  # holds the recorded loan
+        ("NEWREZ LLC", "OTHER BANK", "individual_other", "non_mortgage"),
+        ("COUNTY OF HILLSBOROUGH", "X", "government", "non_mortgage"),
+    ],
+)
+def test_plaintiff_type_and_lane(plaintiff: str, loan_lender: str, kind: str, lane: str) -> None:
+    lead = _score(_inputs(plaintiff=plaintiff, loan_lender=loan_lender), _payoffs(1.0))
+    assert (lead["plaintiff_type"], lead["lane"]) == (kind, lane)
+
+
+def test_trustee_sales_are_always_the_mortgage_lane() -> None:
+    lead = _score(_inputs(plaintiff="JOHN SMITH", process="non_judicial"), _payoffs(1.0))
+    assert (lead["lane"], lead["lane_confidence"]) == ("mortgage", 0.99)

@@ -70,6 +70,7 @@ def _case(first_filing: dt.date = dt.date(2026, 6, 1), **overrides: object) -> p
         "judgment_date": None,
         "notice_amount_due": None,
         "lien_amount": 0.0,
+        "plaintiff_type": "lender",
     }
     row.update(overrides)
     return pl.DataFrame(
@@ -119,3 +120,12 @@ def test_no_loan_and_no_stated_debt_is_unknown_never_zero() -> None:
     payoff = case_payoffs(_case(lien_amount=5_000.0), empty, AS_OF).row(0, named=True)
     assert payoff["payoff_source"] == "unknown"
     assert payoff["estimated_payoff"] is None
+
+
+def test_a_non_lender_judgment_adds_to_the_loans_instead_of_replacing_them() -> None:
+    # an HOA's judgment does not pay off the mortgage: both are owed
+    case = _case(judgment_amount=12_000.0, judgment_date=dt.date(2026, 11, 27), plaintiff_type="hoa")
+    balances = loan_balances(_loans(), case, AS_OF)
+    payoff = case_payoffs(case, balances, AS_OF).row(0, named=True)
+    assert payoff["estimated_payoff"] == pytest.approx(balances["balance"].item() + 12_000.0)
+    assert payoff["payoff_low"] < payoff["estimated_payoff"] < payoff["payoff_high"]

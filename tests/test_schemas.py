@@ -110,6 +110,7 @@ def _lead(**overrides: object) -> dict:
         as_of=dt.date(2026, 11, 27),
         run_id="r",
         suppressed=False,
+        lane_confidence=0.9,
     )
     row.update(overrides)
     return row

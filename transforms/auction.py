@@ -11,6 +11,8 @@ import datetime as dt
 
 import polars as pl
 
+DELINQUENT_DAYS_BEFORE_FILING = 120  # 12 CFR 1024.41(f): no first filing before 120 days of delinquency
+
 
 def first_tuesday_on_or_after(date: pl.Expr) -> pl.Expr:
     """The first Tuesday of the date's month if it has not passed, else the next month's first Tuesday."""
@@ -26,6 +28,12 @@ def first_tuesday_on_or_after(date: pl.Expr) -> pl.Expr:
 
 def _days(column: str, default: int) -> pl.Expr:
     return pl.duration(days=pl.col(column).fill_null(default))
+
+
+def _days_after_filing(column: str, default: int) -> pl.Expr:
+    return pl.duration(
+        days=(pl.col(column).fill_null(default) - DELINQUENT_DAYS_BEFORE_FILING).clip(lower_bound=0)
+    )
 
 
 def auction_timeline(cases: pl.DataFrame, rules: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
@@ -52,10 +60,12 @@ def auction_timeline(cases: pl.DataFrame, rules: pl.DataFrame, as_of: dt.date) -
             // 2
         )
     )
-    likely = likely.otherwise(first + _days("typical_days_first_filing_to_sale", 365))
+    # the state's typical and maximum durations run from default, which precedes the first filing by at
+    # least the 120-day federal floor (12 CFR 1024.41): count from the filing without those days twice
+    likely = likely.otherwise(first + _days_after_filing("typical_days_first_filing_to_sale", 365))
     likely = pl.max_horizontal(likely, low)
     high = pl.when(judgment.is_not_null()).then(judgment + _days("days_judgment_to_sale_max", 180))
-    high = high.otherwise(first + _days("max_days_default_to_sale", 900))
+    high = high.otherwise(first + _days_after_filing("max_days_default_to_sale", 900))
     high = pl.max_horizontal(high, likely)
     tuesday = pl.col("sale_calendar") == "first_tuesday"
 

@@ -140,7 +140,12 @@ def case_lifecycles(filings: pl.DataFrame, as_of: dt.date, stale_after: pl.DataF
             pl.col("sale_date").filter(notices).last().alias("recorded_sale_date"),
             notices.sum().cast(pl.Int32).alias("sale_notices"),
             (event == Event.POSTPONEMENT.value).any().alias("_postponed"),
-            pl.col("plaintiff").drop_nulls().first().alias("plaintiff"),
+            # the foreclosing party: a sale result's first party is the clerk or the buyer, not the plaintiff
+            pl.col("plaintiff")
+            .filter(event != Event.SALE_RESULT.value)
+            .drop_nulls()
+            .first()
+            .alias("plaintiff"),
             pl.col("defendant").drop_nulls().first().alias("defendant"),
             pl.col("parcel_apn").drop_nulls().mode().sort().first().alias("parcel_apn"),
             pl.col("parcel_apn").drop_nulls().n_unique().cast(pl.Int32).alias("parcel_count"),

@@ -9,7 +9,7 @@ import polars as pl
 from leads.scoring import ScoringConfig
 from schemas.vocabulary import ACTIONABLE_STATUSES
 from transforms.cases import stable_id
-from transforms.normalize import normalized_street
+from transforms.normalize import normalized_party, normalized_street
 
 # Confidence given to each value source (0-1); an AVM carries its own (0-100 -> 0-1).
 ASSESSED_VALUE_CONFIDENCE = 0.4
@@ -25,18 +25,63 @@ _GOVERNMENT = (
 
 
 def plaintiff_type() -> pl.Expr:
-    """lender | hoa | government | individual_other, from the foreclosing party's name."""
+    """lender | hoa | government | individual_other | unknown, from the foreclosing party's name.
+
+    A plaintiff that holds a recorded loan on the parcel (`plaintiff_holds_loan`) is a lender whatever its name
+    (servicers such as NEWREZ LLC carry no banking word). Lender words are checked before association words:
+    "U.S. BANK NATIONAL ASSOCIATION" is a bank, not an HOA.
+    """
     name = pl.col("plaintiff").str.to_uppercase()
     return (
         pl.when(name.is_null())
         .then(pl.lit("unknown"))
+        .when(pl.col("plaintiff_holds_loan").fill_null(False) | name.str.contains(_LENDER))
+        .then(pl.lit("lender"))
         .when(name.str.contains(_HOA))
         .then(pl.lit("hoa"))
         .when(name.str.contains(_GOVERNMENT))
         .then(pl.lit("government"))
-        .when(name.str.contains(_LENDER))
-        .then(pl.lit("lender"))
         .otherwise(pl.lit("individual_other"))
+    )
+
+
+def with_plaintiff_type(cases: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
+    """Cases with `plaintiff_holds_loan` (the plaintiff's normalized name is the lender of an open recorded
+    loan on the parcel) and `plaintiff_type`. cases: case_id, plaintiff; loans: case_id, lender."""
+    lenders = (
+        loans.select("case_id", normalized_party("lender").alias("_lender"))
+        .drop_nulls()
+        .unique()
+        .group_by("case_id")
+        .agg(pl.col("_lender").alias("_loan_lenders"))
+    )
+    return (
+        cases.join(lenders, on="case_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("_loan_lenders")
+            .list.contains(normalized_party("plaintiff"))
+            .fill_null(False)
+            .alias("plaintiff_holds_loan")
+        )
+        .drop("_loan_lenders")
+        .with_columns(plaintiff_type().alias("plaintiff_type"))
+    )
+
+
+def lane_confidence() -> pl.Expr:
+    """How sure the mortgage / non-mortgage lane is (0-1)."""
+    return (
+        pl.when(pl.col("process") != "judicial")
+        .then(0.99)  # a trustee sale is always on a deed of trust
+        .when(pl.col("plaintiff_holds_loan").fill_null(False))
+        .then(0.97)
+        .when(pl.col("plaintiff_type") == "lender")
+        .then(0.9)
+        .when(pl.col("plaintiff_type").is_in(["hoa", "government"]))
+        .then(0.85)
+        .when(pl.col("plaintiff_type") == "individual_other")
+        .then(0.6)
+        .otherwise(0.5)
     )
 
 
@@ -244,7 +289,6 @@ def scored_leads(
         .with_columns(
             (pl.col("estimated_value") - pl.col("estimated_payoff")).alias("equity_amount"),
             pl.col("status").is_in(ACTIONABLE_STATUSES).alias("actionable"),
-            plaintiff_type().alias("plaintiff_type"),
             *_occupancy(),
         )
         .with_columns(
@@ -256,13 +300,11 @@ def scored_leads(
             _strategy().alias("strategy"),
             (pl.col("occupancy") == "owner_occupied").alias("owner_occupied"),
             # trustee sales are always on a deed of trust; in court, HOA/government/private suits are another lane
-            pl.when(
-                pl.col("plaintiff_type").is_in(["lender", "unknown"])
-                | (pl.col("first_event") != "LIS_PENDENS")
-            )
+            pl.when(pl.col("plaintiff_type").is_in(["lender", "unknown"]) | (pl.col("process") != "judicial"))
             .then(pl.lit("mortgage"))
             .otherwise(pl.lit("non_mortgage"))
             .alias("lane"),
+            lane_confidence().alias("lane_confidence"),
             pl.concat_list(
                 pl.when(pl.col("tax_liens") > 0).then(pl.lit("tax_lien")),
                 pl.when(pl.col("hoa_liens") > 0).then(pl.lit("hoa_lien")),

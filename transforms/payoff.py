@@ -19,6 +19,7 @@ DELINQUENT_DAYS_BEFORE_FILING = 120  # 12 CFR 1024.41(f): earliest first notice 
 HIGH_DELINQUENT_DAYS = 365
 FORECLOSURE_COSTS = 3_500.0  # dollars: trustee / attorney fees, title, publication (typical order)
 DEFAULT_RATE_PCT = 6.5  # when neither the loan nor the market series gives a rate
+STATED_LOW = 0.95  # low end of a stated debt's range, as a share of the stated figure
 
 
 def _months_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
@@ -113,8 +114,11 @@ def loan_balances(loans: pl.DataFrame, cases: pl.DataFrame, as_of: dt.date) -> p
 def case_payoffs(cases: pl.DataFrame, balances: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     """Per case: estimated_payoff, payoff_low, payoff_high, payoff_source.
 
-    cases: case_id, judgment_amount, judgment_date, notice_amount_due, lien_amount.
-    A stated debt replaces the first-position loan's estimate; junior loans and open liens are added.
+    cases: case_id, judgment_amount, judgment_date, notice_amount_due, lien_amount, plaintiff_type.
+    A debt stated by the foreclosing lender replaces the first-position loan's estimate; a debt stated by
+    anyone else (an HOA's judgment) is added to the loans. Junior loans and open liens are added.
+    A stated debt's range: 5 % below (fees and costs in a judgment are often negotiated down) to the
+    accrued figure plus two rounds of costs.
     """
     first = (
         balances.sort("position", "loan_id")
@@ -131,7 +135,7 @@ def case_payoffs(cases: pl.DataFrame, balances: pl.DataFrame, as_of: dt.date) ->
         )
     )
     joined = cases.select(
-        "case_id", "judgment_amount", "judgment_date", "notice_amount_due", "lien_amount"
+        "case_id", "judgment_amount", "judgment_date", "notice_amount_due", "lien_amount", "plaintiff_type"
     ).join(first, on="case_id", how="left", maintain_order="left")
     rate = pl.coalesce("first_rate_pct", pl.lit(DEFAULT_RATE_PCT))
     # per-diem interest on a judgment from its date to the as-of date (simple interest at the note rate)
@@ -153,16 +157,25 @@ def case_payoffs(cases: pl.DataFrame, balances: pl.DataFrame, as_of: dt.date) ->
     juniors = [pl.col(c).fill_null(0.0) for c in ("junior_low", "junior_mid", "junior_high")]
     known = source != "unknown"
     costs = pl.when(pl.col("judgment_amount").is_null()).then(FORECLOSURE_COSTS).otherwise(0.0)
+    lender_stated = stated.is_not_null() & pl.col("plaintiff_type").eq_missing("lender")
+    other_stated = stated.is_not_null() & ~pl.col("plaintiff_type").eq_missing("lender")
+    # the first lien: the lender's stated debt, else the amortized first loan
+    first_lien = [
+        pl.when(lender_stated).then(stated * STATED_LOW).otherwise(pl.col("first_low")),
+        pl.when(lender_stated).then(stated).otherwise(pl.col("first_mid")),
+        pl.when(lender_stated).then(stated).otherwise(pl.col("first_high")),
+    ]
+    # a debt stated by anyone else (an HOA's judgment) comes on top of the loans
+    extra = [
+        pl.when(other_stated).then(stated * STATED_LOW).otherwise(0.0),
+        pl.when(other_stated).then(stated).otherwise(0.0),
+        pl.when(other_stated).then(stated).otherwise(0.0),
+    ]
+    total = [f.fill_null(0.0) + e + j + liens for f, e, j in zip(first_lien, extra, juniors, strict=True)]
     return joined.with_columns(source.alias("payoff_source")).select(
         "case_id",
         "payoff_source",
-        pl.when(known)
-        .then(pl.coalesce(stated, pl.col("first_mid")) + juniors[1] + liens + costs)
-        .alias("estimated_payoff"),
-        pl.when(known)
-        .then(pl.coalesce(stated, pl.col("first_low")) + juniors[0] + liens)
-        .alias("payoff_low"),
-        pl.when(known)
-        .then(pl.coalesce(stated, pl.col("first_high")) + juniors[2] + liens + 2 * costs)
-        .alias("payoff_high"),
+        pl.when(known).then(total[1] + costs).alias("estimated_payoff"),
+        pl.when(known).then(total[0]).alias("payoff_low"),
+        pl.when(known).then(total[2] + 2 * FORECLOSURE_COSTS).alias("payoff_high"),
     )
