@@ -20,6 +20,7 @@ from flows.artifacts import publish_artifacts
 from leads import pipeline
 from leads.db import state_db
 from leads.errors import LeadsError
+from leads.html_report import write_report
 from leads.locks import refresh_lock
 from leads.publish import audit_failures, export_snapshot, publish
 from leads.scoring import load_scoring
@@ -102,8 +103,13 @@ def export(settings: Settings, run_id: str) -> str:
 
 
 @task(name="report", cache_policy=NO_CACHE)
-def report(settings: Settings, summary: dict) -> None:
-    publish_artifacts(settings, summary)
+def report(settings: Settings, summary: dict) -> str | None:
+    """Prefect artifacts and the HTML morning report (data/reports/<run_id>.html)."""
+    if settings.published_db.exists():
+        if summary["status"] != "failed":
+            publish_artifacts(settings, summary)
+        return str(write_report(settings.published_db, settings.reports_dir, summary["run_id"]))
+    return None
 
 
 @task(name="finish-run", cache_policy=NO_CACHE)
@@ -152,6 +158,7 @@ def nightly_refresh(
         )
         if failures:
             finish_run(settings, run_id, "failed", summary)
+            report(settings, summary)
             return Failed(message=f"audit failed, previous publish kept: {'; '.join(failures)}", data=summary)
         publish_leads(settings, run_id, summary["status"], summary)
         lap("publish")

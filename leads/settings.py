@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         return self.warehouse_dir / "leads.duckdb"
 
     @property
+    def reports_dir(self) -> Path:
+        """The morning report of every run: <run_id>.html and latest.html."""
+        return self.data_dir / "reports"
+
+    @property
     def exports_dir(self) -> Path:
         return self.data_dir / "exports"
 

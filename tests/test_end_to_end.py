@@ -77,6 +77,8 @@ def test_sample_run_publishes_the_golden_leads(prefect_harness: None, data_dir: 
     assert (
         tiers_artifact is not None and sum(r["leads"] for r in _artifact_rows(tiers_artifact)) == leads.height
     )
+    report = data_dir / "reports" / f"{run['summary']['run_id']}.html"
+    assert report.exists() and (data_dir / "reports" / "latest.html").exists()
     exports = list((data_dir / "exports").glob("*/manifest.json"))
     assert len(exports) == 1
     assert pl.read_parquet(exports[0].parent / "leads.parquet").height == leads.height
@@ -116,6 +118,7 @@ def test_a_failed_audit_keeps_the_previous_publish(prefect_harness: None, data_d
     run = _refresh(as_of=dt.date(2025, 1, 15))
     assert run["state"].is_failed()
     assert "volume_drop" in run["state"].message
+    assert len(list((data_dir / "reports").glob("2025*.html"))) == 1  # a report for the failed run too
     assert_frame_equal(before, _published(data_dir))
     con = duckdb.connect(str(data_dir / "state" / "pipeline.duckdb"), read_only=True)
     try:
