@@ -116,7 +116,8 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -> 
         con.execute(
             "CREATE TABLE pub.lead_filings AS "
             "SELECT l.lead_id, f.source, f.record_id, f.doc_type, f.event, f.recorded_date, f.case_number, "
-            "f.sale_date, f.amount_due, f.match_method, f.match_confidence, f.match_note, f.parcel_apn AS apn "
+            "f.sale_date, f.amount_due, f.joined_by, f.case_key, f.match_method, f.match_confidence, "
+            "f.match_note, f.parcel_apn AS apn "
             "FROM case_filings f JOIN candidate_leads l ON l.case_id = f.case_id "
             "ORDER BY l.lead_id, f.recorded_date, f.record_id"
         )

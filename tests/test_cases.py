@@ -127,3 +127,17 @@ def test_notices_without_case_numbers_group_by_parcel_and_lender_within_the_wind
     ids = dict(zip(keyed["record_id"], keyed["case_id"], strict=True))
     assert ids["a"] == ids["b"]
     assert len({ids["a"], ids["c"], ids["d"]}) == 3
+
+
+def test_a_reference_wins_over_the_releases_own_case_number_and_the_merge_is_logged() -> None:
+    rows = [
+        _filing("100", "LIS_PENDENS", "2026-01-05", case_number="CACE-26-1"),
+        _filing("200", "RELEASE", "2026-05-01", case_number="COSO-26-9", ref_record_id="100"),
+    ]
+    keyed = case_filings(pl.DataFrame(rows, schema=COLUMNS))
+    assert keyed["case_id"].n_unique() == 1
+    assert dict(zip(keyed["record_id"], keyed["joined_by"], strict=True)) == {
+        "100": "case_number",
+        "200": "reference",
+    }
+    assert _lifecycle(rows)["status"].item() == "cancelled"

@@ -62,22 +62,29 @@ def _windowed_keys(filings: pl.DataFrame, window_days: int) -> pl.DataFrame:
 
 
 def case_filings(filings: pl.DataFrame, window_days: int = 180) -> pl.DataFrame:
-    """Every foreclosure filing with its `case_key` and `case_id`.
+    """Every foreclosure filing with its `case_key`, `case_id` and `joined_by` (why it belongs to the case:
+    `reference` — it points at a filing of the case, e.g. a release at its lis pendens; `case_number`;
+    `parcel_lender_window` — same parcel or street line and lender within `window_days`).
 
     filings: source, record_id, event, recorded_date, case_number, ref_record_id, plaintiff, parcel_apn,
     street_key (+ any other columns, passed through).
     """
-    keyed = filings.with_columns(_case_number_key().alias("case_key"))
-    by_record = keyed.filter(pl.col("case_key").is_not_null()).select(
-        "source", pl.col("record_id").alias("ref_record_id"), pl.col("case_key").alias("ref_case_key")
+    own = filings.with_columns(_case_number_key().alias("own_key"))
+    by_record = own.filter(pl.col("own_key").is_not_null()).select(
+        "source", pl.col("record_id").alias("ref_record_id"), pl.col("own_key").alias("ref_case_key")
     )
-    keyed = keyed.join(
-        by_record, on=["source", "ref_record_id"], how="left", maintain_order="left"
-    ).with_columns(pl.coalesce("case_key", "ref_case_key").alias("case_key"))
-    loose = keyed.filter(pl.col("case_key").is_null())
+    keyed = own.join(by_record, on=["source", "ref_record_id"], how="left", maintain_order="left")
+    loose = keyed.filter(pl.col("ref_case_key").is_null() & pl.col("own_key").is_null())
     windowed = _windowed_keys(loose, window_days).rename({"case_key": "window_key"})
     keyed = keyed.join(windowed, on=["source", "record_id"], how="left", maintain_order="left").with_columns(
-        pl.coalesce("case_key", "window_key").alias("case_key")
+        # a filing that references another one joins that filing's case, whatever its own number says
+        pl.coalesce("ref_case_key", "own_key", "window_key").alias("case_key"),
+        pl.when(pl.col("ref_case_key").is_not_null())
+        .then(pl.lit("reference"))
+        .when(pl.col("own_key").is_not_null())
+        .then(pl.lit("case_number"))
+        .otherwise(pl.lit("parcel_lender_window"))
+        .alias("joined_by"),
     )
     ids = (
         keyed.select("case_key")
@@ -89,7 +96,7 @@ def case_filings(filings: pl.DataFrame, window_days: int = 180) -> pl.DataFrame:
         )
     )
     return (
-        keyed.drop("ref_case_key", "window_key")
+        keyed.drop("own_key", "ref_case_key", "window_key")
         .join(ids, on="case_key", how="left")
         .sort("case_id", "recorded_date", "record_id")
     )
