@@ -18,6 +18,7 @@ REQUIRED_POINTS = {
     "equity_thin",
     "equity_negative",
     "payoff_unknown",
+    "equity_unverified",
     "sale_in_7_days",
     "sale_in_30_days",
     "sale_in_90_days",

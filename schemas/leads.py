@@ -13,7 +13,7 @@ import polars as pl
 
 from schemas.vocabulary import OCCUPANCY, STATUSES, STRATEGIES, TIERS, Event
 
-EXPORT_SCHEMA_VERSION = "1.2"  # 1.1: + suppressed; 1.2: + lane_confidence (both additive)
+EXPORT_SCHEMA_VERSION = "1.3"  # additive: 1.1 + suppressed; 1.2 + lane_confidence; 1.3 + equity_confidence
 
 
 class PublishedLead(pa.DataFrameModel):
@@ -60,6 +60,7 @@ class PublishedLead(pa.DataFrameModel):
     equity_pct: float = pa.Field(nullable=True)
     ltv: float = pa.Field(nullable=True, ge=0)
     equity_band: str = pa.Field(isin=["healthy", "thin", "negative", "unknown"])
+    equity_confidence: float = pa.Field(nullable=True, ge=0, le=1)  # 0.9+ when value and payoff ranges separate
     strategy: str = pa.Field(isin=STRATEGIES)
     distress_count: int = pa.Field(ge=0)
     distress_signals: str

@@ -61,6 +61,7 @@ def _lead(i: int, county: tuple[str, str], tier: str, **overrides: object) -> di
         "plaintiff_type": "individual_other",
         "lane": "mortgage",
         "lane_confidence": 0.9,
+        "equity_confidence": None,
         "stage": "NOTICE_OF_SALE" if actionable else "SALE_RESULT",
         "status": "sale_scheduled" if actionable else "sold",
         "actionable": actionable,

@@ -183,3 +183,12 @@ def test_plaintiff_type_and_lane(plaintiff: str, loan_lender: str, kind: str, la
 def test_trustee_sales_are_always_the_mortgage_lane() -> None:
     lead = _score(_inputs(plaintiff="JOHN SMITH", process="non_judicial"), _payoffs(1.0))
     assert (lead["lane"], lead["lane_confidence"]) == ("mortgage", 0.99)
+
+
+def test_equity_not_cleared_by_the_ranges_is_flagged_unverified() -> None:
+    clear = _score(_inputs(), _payoffs(150_000.0))
+    assert clear["equity_confidence"] >= 0.8 and "equity_unverified" not in clear["reasons"]
+    overlap = _score(_inputs(), _payoffs(280_000.0))  # thin equity, but value_low 270k < payoff 280k
+    assert overlap["equity_band"] == "thin"
+    assert overlap["equity_confidence"] < clear["equity_confidence"]
+    assert "equity_unverified -6" in overlap["reasons"]

@@ -142,7 +142,18 @@ def _equity(bands: ScoringConfig) -> list[pl.Expr]:
         .then(pl.lit("thin"))
         .otherwise(pl.lit("negative"))
         .alias("equity_band"),
+        _equity_confidence().alias("equity_confidence"),
     ]
+
+
+def _equity_confidence() -> pl.Expr:
+    """How sure the sign of the equity is (0-1): verified when the value and payoff ranges do not overlap,
+    scaled by how sure the value is. Null when equity is unknown."""
+    separated = (pl.col("value_low") > pl.col("payoff_high")) | (pl.col("value_high") < pl.col("payoff_low"))
+    base = pl.when(separated).then(0.9).otherwise(0.5)
+    return pl.when(pl.col("equity_pct").is_not_null()).then(
+        (base * pl.col("value_confidence").fill_null(0.5).clip(0.5, 1.0) / 0.9).clip(0, 1).round(2)
+    )
 
 
 def _occupancy() -> list[pl.Expr]:
@@ -199,6 +210,12 @@ def _reasons(cfg: ScoringConfig) -> pl.Expr:
         _reason("equity_thin", p["equity_thin"], band == "thin"),
         _reason("equity_negative", p["equity_negative"], band == "negative"),
         _reason("payoff_unknown", p["payoff_unknown"], pl.col("payoff_source") == "unknown"),
+        # the brief's rule: verify equity before spending outreach
+        _reason(
+            "equity_unverified",
+            p["equity_unverified"],
+            band.is_in(["healthy", "thin"]) & (pl.col("value_low") <= pl.col("payoff_high")),
+        ),
         _reason("sale_in_7_days", p["sale_in_7_days"], days <= 7),
         _reason("sale_in_30_days", p["sale_in_30_days"], (days > 7) & (days <= 30)),
         _reason("sale_in_90_days", p["sale_in_90_days"], (days > 30) & (days <= 90)),
