@@ -97,13 +97,41 @@ def commit_publish(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         raise
 
 
-def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -> Path:
-    """Copy the audited tables into a new file and atomically replace the published database with it."""
+def _remove_leftovers(target: Path) -> None:
+    """Half-built files of crashed runs (the refresh lock guarantees no other run is building now)."""
+    for leftover in target.parent.glob(f".{target.name}.*.building*"):
+        leftover.unlink(missing_ok=True)
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, status: str = "published"
+) -> Path:
+    """Copy the audited tables into a new file and atomically replace the published database with it.
+
+    The run is `publishing` in the state until the swap; the new file already records it with its final
+    `status`, and the state follows right after the swap (a crash in between is reconciled by the next run).
+    """
     commit_publish(con, run_id)
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     target = settings.published_db
+    _remove_leftovers(target)
     building = target.with_name(f".{target.name}.{run_id}.building")
-    building.unlink(missing_ok=True)
+    try:
+        _build(con, settings, building, run_id, status)
+        _fsync(building)
+        os.replace(building, target)
+    except BaseException:
+        building.unlink(missing_ok=True)
+        Path(f"{building}.wal").unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+    con.execute("UPDATE runs SET status = ? WHERE run_id = ?", [status, run_id])
+    return target
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection, settings: Settings, building: Path, run_id: str, status: str
+) -> None:
     con.execute("ATTACH ? AS pub", [str(building)])
     try:
         con.execute("CREATE TABLE pub.leads AS SELECT * FROM published_leads ORDER BY lead_id")
@@ -122,6 +150,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -> 
             "ORDER BY l.lead_id, f.recorded_date, f.record_id"
         )
         con.execute("CREATE TABLE pub.runs AS SELECT * FROM runs ORDER BY started_at")
+        con.execute("UPDATE pub.runs SET status = ? WHERE run_id = ?", [status, run_id])
         con.execute("CREATE TABLE pub.run_sources AS SELECT * FROM run_sources ORDER BY run_id, source")
         con.execute(
             "CREATE TABLE pub.quarantine AS SELECT * FROM quarantine ORDER BY run_id, source, file, source_line"
@@ -135,10 +164,6 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -> 
         views.execute("CHECKPOINT")
     finally:
         views.close()
-    _fsync(building)
-    os.replace(building, target)
-    _fsync_dir(target.parent)
-    return target
 
 
 def _atomic_write(path: Path, write: callable) -> str:
@@ -164,12 +189,16 @@ def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# The change feed to export: every event after `$since` when given, else every event not exported yet
+# (a run that crashed after committing its events has them exported by the next run).
 CHANGES_SQL = """
 SELECT e.run_id AS change_run_id, e.as_of AS change_as_of, e.event_type, e.old_value, e.new_value, l.*
 FROM lead_events e
 JOIN published_leads l USING (lead_id)
-WHERE e.run_id IN (SELECT run_id FROM runs WHERE started_at > (SELECT started_at FROM runs WHERE run_id = $since))
-   OR ($since IS NULL AND e.run_id = $run_id)
+WHERE ($since IS NOT NULL
+       AND e.run_id IN (SELECT run_id FROM runs
+                        WHERE started_at > (SELECT started_at FROM runs WHERE run_id = $since)))
+   OR ($since IS NULL AND e.run_id NOT IN (SELECT run_id FROM exported_runs))
 ORDER BY e.as_of, e.lead_id, e.event_type
 """
 
@@ -193,7 +222,7 @@ def export_snapshot(
     change feed (`changes.*`: this run's events, or every event after `since_run`, with the lead's row)."""
     leads = con.sql("SELECT * FROM published_leads WHERE NOT suppressed ORDER BY lead_id").pl()
     changes = (
-        con.sql(CHANGES_SQL, params={"since": since_run, "run_id": run_id}).pl().filter(~pl.col("suppressed"))
+        con.sql(CHANGES_SQL, params={"since": since_run}).pl().filter(~pl.col("suppressed"))
     )
     folder = settings.exports_dir / (run_id if since_run is None else f"{run_id}-since-{since_run}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -210,4 +239,11 @@ def export_snapshot(
     _atomic_write(
         folder / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2, sort_keys=True))
     )
+    if since_run is None:
+        # the events now in an export are not exported again
+        con.execute(
+            "INSERT INTO exported_runs SELECT DISTINCT run_id, ? FROM lead_events "
+            "WHERE run_id NOT IN (SELECT run_id FROM exported_runs)",
+            [run_id],
+        )
     return folder

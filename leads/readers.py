@@ -7,6 +7,7 @@ back as `Unreadable` entries for the quarantine table, never as exceptions and n
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,29 @@ def _complete_lines(text: str, delimiter: str) -> tuple[str, list[int], list[Unr
     return "\n".join(kept) + ("\n" if kept else ""), numbers, bad
 
 
+def _fields(line: str, fmt: FileFormat) -> list[str]:
+    if fmt.quote_char is None:
+        return next(csv.reader([line], delimiter=fmt.delimiter, quoting=csv.QUOTE_NONE))
+    return next(csv.reader([line], delimiter=fmt.delimiter, quotechar=fmt.quote_char))
+
+
+def _cut_last_record(text: str, fmt: FileFormat) -> tuple[str, list[Unreadable]]:
+    """A file that ends mid-record (no line end, fewer fields than the header) was cut off: its last record
+    is quarantined instead of being read with the missing fields as nulls."""
+    if not text or text.endswith(("\n", "\r")):
+        return text, []
+    head, newline, last = text.rpartition("\n")
+    if not newline:
+        return text, []  # a single line: the header (or one complete record) only
+    first = head.split("\n", 1)[0].rstrip("\r")
+    expected = len(fmt.columns) if (fmt.columns and not fmt.header) else len(_fields(first, fmt))
+    if len(_fields(last, fmt)) >= expected:
+        return text, []
+    number = text.count("\n") + 1
+    reason = "the last record is cut short (fewer fields than the header and no line end)"
+    return head + "\n", [Unreadable(number, "truncated_record", reason, last)]
+
+
 def _delimited(text: str, fmt: FileFormat) -> RawDelivery:
     columns = list(fmt.columns) if fmt.columns else None
     numbers: list[int] | None = None
@@ -78,6 +102,8 @@ def _delimited(text: str, fmt: FileFormat) -> RawDelivery:
         text, numbers, unreadable = _complete_lines(text, fmt.delimiter)
         if columns:
             columns.append("__trailing__")
+    else:
+        text, unreadable = _cut_last_record(text, fmt)
     if not text.strip():
         return RawDelivery(pl.DataFrame(schema={"source_line": pl.Int64}), unreadable)
     try:

@@ -62,3 +62,8 @@ CREATE TABLE IF NOT EXISTS meta (
     key VARCHAR PRIMARY KEY,
     value VARCHAR NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS exported_runs (
+    run_id VARCHAR NOT NULL,            -- a run whose change events are in an export
+    export_run_id VARCHAR NOT NULL      -- the run whose export carried them
+);

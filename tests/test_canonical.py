@@ -34,7 +34,7 @@ def test_events_map_codes_case_insensitively_with_a_default() -> None:
         schema={"doc_type": pl.String, "ref_doc_type": pl.String},
     )
     out = with_events(records, {"NTS": Event.NOTICE_OF_SALE, "nod": Event.NOTICE_OF_DEFAULT}, Event.IGNORE)
-    assert out["event"].to_list() == ["NOTICE_OF_SALE", "NOTICE_OF_DEFAULT", "IGNORE", "IGNORE"]
+    assert out["event"].to_list() == ["NOTICE_OF_SALE", "NOTICE_OF_DEFAULT", "IGNORE", None]
 
 
 def test_linked_codes_apply_only_to_documents_referencing_that_type() -> None:

@@ -128,3 +128,12 @@ def test_loan_contract_rejects_impossible_values() -> None:
         "isin(['FIRST', 'SECOND', 'HELOC'])",
         "original_amount_parses",
     }
+
+
+def test_a_header_csv_cut_inside_its_last_record_quarantines_that_record(tmp_path: Path) -> None:
+    fmt = FileFormat(type="delimited", delimiter=",", header=True)
+    cut = read_delivery(_file(tmp_path, b"id,name,amount\n1,DOE,100\n2,ROE", "cut.csv"), fmt)
+    assert cut.frame["id"].to_list() == ["1"]
+    assert [(u.line, u.check) for u in cut.unreadable] == [(3, "truncated_record")]
+    whole = read_delivery(_file(tmp_path, b"id,name,amount\n1,DOE,100\n2,ROE,5", "whole.csv"), fmt)
+    assert whole.frame["id"].to_list() == ["1", "2"] and whole.unreadable == []

@@ -83,11 +83,16 @@ def with_events(records: pl.DataFrame, events: dict[str, Event], default_event: 
     codes = pl.col("doc_type").str.strip_chars().str.to_uppercase()
     linked = codes + ">" + pl.col("ref_doc_type").str.strip_chars().str.to_uppercase()
     mapping = {code.strip().upper().replace(" > ", ">"): event.value for code, event in events.items()}
+    # a missing document type is not "unrelated to foreclosure": it stays null and is quarantined
     return records.with_columns(
-        pl.coalesce(
-            linked.replace_strict(mapping, default=None, return_dtype=pl.String),
-            codes.replace_strict(mapping, default=default_event.value, return_dtype=pl.String),
-        ).alias("event")
+        pl.when(codes.is_not_null())
+        .then(
+            pl.coalesce(
+                linked.replace_strict(mapping, default=None, return_dtype=pl.String),
+                codes.replace_strict(mapping, default=default_event.value, return_dtype=pl.String),
+            )
+        )
+        .alias("event")
     )
 
 
