@@ -221,9 +221,7 @@ def export_snapshot(
     """The published leads for other systems, suppressed owners excluded: a full snapshot (`leads.*`) and the
     change feed (`changes.*`: this run's events, or every event after `since_run`, with the lead's row)."""
     leads = con.sql("SELECT * FROM published_leads WHERE NOT suppressed ORDER BY lead_id").pl()
-    changes = (
-        con.sql(CHANGES_SQL, params={"since": since_run}).pl().filter(~pl.col("suppressed"))
-    )
+    changes = con.sql(CHANGES_SQL, params={"since": since_run}).pl().filter(~pl.col("suppressed"))
     folder = settings.exports_dir / (run_id if since_run is None else f"{run_id}-since-{since_run}")
     folder.mkdir(parents=True, exist_ok=True)
     files = {**_write_all_formats(leads, folder, "leads"), **_write_all_formats(changes, folder, "changes")}

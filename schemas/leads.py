@@ -60,7 +60,9 @@ class PublishedLead(pa.DataFrameModel):
     equity_pct: float = pa.Field(nullable=True)
     ltv: float = pa.Field(nullable=True, ge=0)
     equity_band: str = pa.Field(isin=["healthy", "thin", "negative", "unknown"])
-    equity_confidence: float = pa.Field(nullable=True, ge=0, le=1)  # 0.9+ when value and payoff ranges separate
+    equity_confidence: float = pa.Field(
+        nullable=True, ge=0, le=1
+    )  # 0.9+ when value and payoff ranges separate
     strategy: str = pa.Field(isin=STRATEGIES)
     distress_count: int = pa.Field(ge=0)
     distress_signals: str
