@@ -13,7 +13,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install install-dev run test lint format sample serve golden bench clean
+.PHONY: help install install-dev run test lint format sample serve golden bench faults clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,12 @@ serve: install ## Start a local Prefect server (127.0.0.1:4200) and serve the ni
 
 golden: install-dev ## Regenerate the end-to-end golden file (only when the change is understood)
 	LEADS_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_end_to_end.py
+
+bench: install-dev ## Benchmark: 1M-row ingest + county/metro/state tiers -> data/bench/results.{json,md} (BENCH_ARGS="--tiers county")
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+faults: install-dev ## Fault table: crash/kill loop, disk full, concurrency, bad deliveries (LEADS_SOAK=1: every point)
+	$(BIN)/python -m bench.faults
 
 clean: ## Remove the virtualenvs and generated data (keeps data/sample and data/reference)
 	rm -rf $(VENV) $(TOOLS) data/raw data/state data/warehouse data/exports data/.prefect

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 
 from flows.artifacts import publish_artifacts
@@ -36,7 +38,7 @@ def load_configs(settings: Settings, sources: list[str] | None) -> list[SourceCo
 @task(name="start-run", cache_policy=NO_CACHE)
 def start_run(settings: Settings, run_id: str, as_of: dt.date, started_at: dt.datetime) -> None:
     with state_db(settings) as con:
-        pipeline.start_run(con, run_id, as_of, started_at)
+        pipeline.start_run(con, run_id, as_of, started_at, settings.published_db)
         pipeline.ensure_staged_tables(con)
         pipeline.load_reference(con, settings)
 
@@ -48,6 +50,12 @@ def stage_source(
     with state_db(settings) as con:
         outcome = pipeline.run_source(con, config, settings, as_of, run_id, received_at)
         pipeline.record_source(con, run_id, outcome)
+    log_outcome(outcome)
+    return outcome
+
+
+def log_outcome(outcome: pipeline.SourceOutcome) -> None:
+    """One log line per source (counts only) and one per warning."""
     logger = get_run_logger()
     logger.info(
         "source %s: %s, files %d new / %d skipped, rows in %d, quarantined %d, staged %d",
@@ -61,7 +69,19 @@ def stage_source(
     )
     for warning in outcome.warnings:
         logger.warning("source %s: %s", outcome.source, warning)
-    return outcome
+
+
+# How a flow lands and stages its sources: (settings, configs, as_of, run_id, received_at) -> outcomes.
+StageSources = Callable[
+    [Settings, list[SourceConfig], dt.date, str, dt.datetime], list[pipeline.SourceOutcome]
+]
+
+
+def stage_in_process(
+    settings: Settings, configs: list[SourceConfig], as_of: dt.date, run_id: str, received_at: dt.datetime
+) -> list[pipeline.SourceOutcome]:
+    """Each source landed and staged in this process, one after the other."""
+    return [stage_source(settings, c, as_of, run_id, received_at) for c in configs]
 
 
 @task(name="match-and-assemble-cases", cache_policy=NO_CACHE)
@@ -92,8 +112,8 @@ def audit(settings: Settings) -> list[str]:
 @task(name="publish", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def publish_leads(settings: Settings, run_id: str, status: str, summary: dict) -> str:
     with state_db(settings) as con:
-        pipeline.finish_run(con, run_id, status, summary)
-        return str(publish(con, settings, run_id))
+        pipeline.finish_run(con, run_id, "publishing", summary)
+        return str(publish(con, settings, run_id, status))
 
 
 @task(name="export", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -124,6 +144,15 @@ def nightly_refresh(
 ) -> dict:
     """Refresh the published leads for `as_of` (default: today in the schedule's timezone) from every source,
     or the named ones; `landing_dir` overrides where deliveries are read (a rebuild replays data/raw)."""
+    return refresh(as_of, sources, landing_dir, stage_in_process)
+
+
+def refresh(
+    as_of: dt.date | None, sources: list[str] | None, landing_dir: str | None, stage_sources: StageSources
+) -> State:
+    """The body of a refresh flow (called inside the flow run); `stage_sources` lands and stages the sources
+    (in this process, or prepared on a Dask cluster: flows/scale_out.py). Everything after staging is
+    central."""
     settings = get_settings()
     if landing_dir:
         settings = settings.model_copy(update={"landing_dir": Path(landing_dir)})
@@ -143,7 +172,7 @@ def nightly_refresh(
     with refresh_lock(settings):
         configs = load_configs(settings, sources)
         start_run(settings, run_id, as_of, started_at)
-        outcomes = [stage_source(settings, c, as_of, run_id, started_at) for c in configs]
+        outcomes = stage_sources(settings, configs, as_of, run_id, started_at)
         lap("extract_validate_stage")
         case_counts = assemble_cases(settings, configs, as_of)
         lap("match_and_cases")

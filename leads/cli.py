@@ -70,6 +70,14 @@ def refresh(
         typer.Option("--source", help="Only this source id (repeatable). Default: all configs."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Do not print the summary.")] = False,
+    dask: Annotated[
+        bool,
+        typer.Option(
+            "--dask",
+            help="Prepare the sources on a Dask cluster (LEADS_DASK_ADDRESS, else LEADS_DASK_WORKERS local "
+            "processes); needs a real Prefect server (PREFECT_API_URL). See docs/scale-out.md.",
+        ),
+    ] = False,
 ) -> None:
     """Run the nightly refresh once: land, validate, stage, match, score, audit, publish, export."""
     settings = get_settings()
@@ -78,11 +86,23 @@ def refresh(
         _preflight(settings, source)
     except LeadsError as exc:
         _fail(str(exc))
+    _refuse_if_running(settings)
     configure_prefect_defaults(settings)
-    from flows.nightly import nightly_refresh  # after the Prefect defaults are in the environment
+    # flows are imported after the Prefect defaults are in the environment
+    if dask:
+        from prefect.settings import get_current_settings
+
+        if not get_current_settings().api.url:
+            _fail(
+                "--dask needs a real Prefect server (Dask worker processes cannot reach the temporary one): "
+                "start one with `prefect server start` or `make serve` and set PREFECT_API_URL"
+            )
+        from flows.scale_out import nightly_refresh_dask as refresh_flow
+    else:
+        from flows.nightly import nightly_refresh as refresh_flow
 
     try:
-        state = nightly_refresh(as_of=as_of_date, sources=source or None, return_state=True)
+        state = refresh_flow(as_of=as_of_date, sources=source or None, return_state=True)
     except LeadsError as exc:
         _fail(str(exc))
     summary = _state_data(state)
@@ -95,6 +115,17 @@ def refresh(
     if summary["status"] == "partial":
         err.print(f"[yellow]warning:[/] source(s) failed: {', '.join(summary['failed_sources'])}")
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _refuse_if_running(settings: Settings) -> None:
+    """One line and exit 2 when another refresh holds the lock (the flow takes it again for its run)."""
+    from leads.locks import RefreshRunning, refresh_lock
+
+    try:
+        with refresh_lock(settings):
+            pass
+    except RefreshRunning as exc:
+        _fail(str(exc))
 
 
 def _state_data(state: object) -> dict | None:
@@ -134,7 +165,8 @@ def sample(
         counties=chosen,
         messiness=messiness,
     )
-    summary = generate_sample(out_dir, spec)
+    with err.status(f"generating {parcels:,} parcels per county into {out_dir} ..."):
+        summary = generate_sample(out_dir, spec)
     out.print(f"wrote sample to {out_dir}")
     for key, value in sorted(summary.items()):
         out.print(f"  {key}: {value}")
@@ -167,7 +199,9 @@ def query(
     finally:
         con.close()
     if output == "csv":
-        sys.stdout.write(frame.write_csv())
+        from leads.publish import spreadsheet_safe
+
+        sys.stdout.write(spreadsheet_safe(frame).write_csv())
     elif output == "json":
         sys.stdout.write(frame.write_ndjson())
     else:
@@ -195,6 +229,7 @@ def backfill(
         _preflight(settings, None)
     except LeadsError as exc:
         _fail(str(exc))
+    _refuse_if_running(settings)
     configure_prefect_defaults(settings)
     from flows.backfill import backfill as backfill_flow
 

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -17,11 +18,11 @@ import polars as pl
 from leads.connectors import connector_token, fetched_delivery
 from leads.db import ident, sql_text
 from leads.errors import SourceFailed
-from leads.landing import landed_deliveries
+from leads.landing import LandedFile, landed_deliveries
 from leads.scoring import ScoringConfig
 from leads.settings import Settings
 from leads.sources import HttpJsonConnector, SourceConfig
-from leads.staging import STAGED_TABLES, mark_failed, staged_source
+from leads.staging import STAGED_TABLES, StageResult, mark_failed, staged_source
 from schemas.inputs import MODELS
 from schemas.leads import published_leads
 from schemas.vocabulary import FEED_FIELDS, FILING_FIELDS
@@ -62,7 +63,43 @@ def new_run_id(as_of: dt.date, started_at: dt.datetime) -> str:
     return f"{as_of:%Y%m%d}-{started_at:%Y%m%dT%H%M%S%f}"
 
 
-def start_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, started_at: dt.datetime) -> None:
+def reconcile_unfinished_runs(con: duckdb.DuckDBPyConnection, published_db: Path | None) -> list[str]:
+    """Runs left `running` / `publishing` by a crash: `published` / `partial` when the published file holds them
+    (the crash came after the swap), else `interrupted`. Called under the refresh lock. Returns their ids."""
+    unfinished = [
+        r[0]
+        for r in con.execute(
+            "SELECT run_id FROM runs WHERE status IN ('running', 'publishing') ORDER BY started_at"
+        ).fetchall()
+    ]
+    if not unfinished:
+        return []
+    landed: dict[str, str] = {}
+    if published_db is not None and published_db.exists():
+        reader = duckdb.connect(str(published_db), read_only=True)
+        try:
+            landed = dict(reader.execute("SELECT run_id, status FROM runs").fetchall())
+        finally:
+            reader.close()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for run_id in unfinished:
+        status = landed.get(run_id) if landed.get(run_id) in ("published", "partial") else "interrupted"
+        con.execute(
+            "UPDATE runs SET status = ?, finished_at = coalesce(finished_at, ?), "
+            "message = coalesce(message, 'the run stopped before it finished (killed or crashed)') WHERE run_id = ?",
+            [status, now, run_id],
+        )
+    return unfinished
+
+
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    as_of: dt.date,
+    started_at: dt.datetime,
+    published_db: Path | None = None,
+) -> None:
+    reconcile_unfinished_runs(con, published_db)
     con.execute(
         "INSERT INTO runs (run_id, as_of, started_at, status) VALUES (?, ?, ?, 'running')",
         [run_id, as_of, started_at],
@@ -122,15 +159,16 @@ def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         con.unregister("ref_frame")
 
 
-def run_source(
+def landed_source(
     con: duckdb.DuckDBPyConnection,
     config: SourceConfig,
     settings: Settings,
     as_of: dt.date,
     run_id: str,
     received_at: dt.datetime,
-) -> SourceOutcome:
-    """Land and stage one source; a failure is recorded on the outcome, never raised to the other sources."""
+) -> tuple[SourceOutcome, list[LandedFile]]:
+    """Fetch (HTTP sources) and land one source; the files to stage come back only when the outcome is `ok`
+    (a failed fetch or no new delivery is already a final outcome)."""
     outcome = SourceOutcome(config.source, config.kind, "ok")
     if isinstance(config.connector, HttpJsonConnector):
         try:
@@ -138,7 +176,7 @@ def run_source(
         except SourceFailed as exc:
             outcome.status = "failed"
             outcome.message = str(exc)
-            return outcome
+            return outcome, []
     landing = landed_deliveries(con, config, settings.landing, settings.data_dir, as_of, run_id, received_at)
     outcome.files_landed = sum(1 for f in landing.files if f.role == "main")
     outcome.files_skipped = landing.skipped
@@ -157,14 +195,22 @@ def run_source(
         outcome.warnings.append("no delivery has ever arrived")
     if not landing.files:
         outcome.status = "no_new_files"
-        return outcome
-    try:
-        staged = staged_source(con, config, landing.files, settings.data_dir, run_id)
-    except SourceFailed as exc:
-        mark_failed(con, landing.files, str(exc))
-        outcome.status = "failed"
-        outcome.message = str(exc)
-        return outcome
+        return outcome, []
+    return outcome, landing.files
+
+
+def source_failed(
+    con: duckdb.DuckDBPyConnection, outcome: SourceOutcome, files: list[LandedFile], message: str
+) -> SourceOutcome:
+    """A source whose staging failed: its landed files are marked failed (retried next run)."""
+    mark_failed(con, files, message)
+    outcome.status = "failed"
+    outcome.message = message
+    return outcome
+
+
+def source_staged(outcome: SourceOutcome, staged: StageResult) -> SourceOutcome:
+    """The outcome of a landed source with its staging counts and warnings."""
     outcome.rows_in = staged.rows_in
     outcome.rows_ignored = staged.rows_ignored
     outcome.rows_quarantined = staged.rows_quarantined
@@ -173,6 +219,28 @@ def run_source(
     outcome.quarantine_by_check = staged.quarantine_by_check
     outcome.warnings += staged.warnings
     return outcome
+
+
+def run_source(
+    con: duckdb.DuckDBPyConnection,
+    config: SourceConfig,
+    settings: Settings,
+    as_of: dt.date,
+    run_id: str,
+    received_at: dt.datetime,
+) -> SourceOutcome:
+    """Land and stage one source; a failure is recorded on the outcome, never raised to the other sources.
+
+    (flows/scale_out.py runs the same steps with the staging split: landing and the commit here, the
+    database-free `prepared_source` on a Dask worker.)"""
+    outcome, files = landed_source(con, config, settings, as_of, run_id, received_at)
+    if outcome.status != "ok":
+        return outcome
+    try:
+        staged = staged_source(con, config, files, settings.data_dir, run_id)
+    except SourceFailed as exc:
+        return source_failed(con, outcome, files, str(exc))
+    return source_staged(outcome, staged)
 
 
 def record_source(con: duckdb.DuckDBPyConnection, run_id: str, outcome: SourceOutcome) -> None:

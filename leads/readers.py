@@ -86,8 +86,12 @@ def _cut_last_record(text: str, fmt: FileFormat) -> tuple[str, list[Unreadable]]
     if not newline:
         return text, []  # a single line: the header (or one complete record) only
     first = head.split("\n", 1)[0].rstrip("\r")
-    expected = len(fmt.columns) if (fmt.columns and not fmt.header) else len(_fields(first, fmt))
-    if len(_fields(last, fmt)) >= expected:
+    try:
+        expected = len(fmt.columns) if (fmt.columns and not fmt.header) else len(_fields(first, fmt))
+        complete = len(_fields(last, fmt)) >= expected
+    except (csv.Error, StopIteration):
+        return text, []  # not judged here: the parser reports what it cannot read
+    if complete:
         return text, []
     number = text.count("\n") + 1
     reason = "the last record is cut short (fewer fields than the header and no line end)"
@@ -196,7 +200,9 @@ def _json(text: str, fmt: FileFormat) -> RawDelivery:
 def _fixed_width(text: str, fmt: FileFormat) -> RawDelivery:
     assert fmt.columns is not None and fmt.widths is not None
     starts = [sum(fmt.widths[:i]) for i in range(len(fmt.widths))]
-    lines = pl.DataFrame({"line": text.splitlines()}).with_row_index("source_line", offset=1)
+    lines = pl.DataFrame({"line": text.splitlines()}, schema={"line": pl.String}).with_row_index(
+        "source_line", offset=1
+    )
     lines = lines.filter(pl.col("line").str.strip_chars() != "")
     frame = lines.select(
         pl.col("source_line").cast(pl.Int64),

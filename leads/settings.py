@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
     server_port: int = 4200
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 0  # 0 = DuckDB's default (all cores)
+    # The Dask refresh (flows/scale_out.py, `leads refresh --dask`): an existing scheduler's address
+    # (tcp://host:8786), else a local cluster of this many worker processes. See docs/scale-out.md.
+    dask_address: str = ""
+    dask_workers: int = Field(default=2, ge=1)
 
     @property
     def landing(self) -> Path:

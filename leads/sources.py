@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from leads.errors import ConfigError
 from schemas.vocabulary import FEED_FIELDS, FILING_FIELDS, REQUIRED_FILING_FIELDS, Event
@@ -19,6 +27,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _file_pattern(value: str) -> str:
+    """A file-name pattern inside one delivery folder: no folders, no `..`, not absolute."""
+    if not value or "/" in value or "\\" in value or ".." in value:
+        raise ValueError("must be a file-name pattern inside the delivery folder (no '/', no '..')")
+    return value
+
+
 class County(_Strict):
     name: str
     state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
@@ -27,7 +42,7 @@ class County(_Strict):
 
 class FileFormat(_Strict):
     type: Literal["delimited", "jsonl", "json", "fixed_width"]
-    glob: str = "*"
+    glob: Annotated[str, AfterValidator(_file_pattern)] = "*"
     encoding: Literal["utf-8", "utf-8-sig", "cp1252", "latin-1"] = "utf-8"
     # delimited
     delimiter: str = ","
@@ -58,7 +73,9 @@ class CompanionFile(_Strict):
     """Another file of the same delivery joined onto each main record (multi-file exports such as Broward's
     doc / names / legal / link files). It shares the main file's format except for its columns."""
 
-    glob: str  # file-name pattern inside the same delivery folder, e.g. "*nme-ver.txt"
+    glob: Annotated[
+        str, AfterValidator(_file_pattern)
+    ]  # file-name pattern in the same folder, e.g. "*nme-ver.txt"
     columns: list[str]  # its columns in file order
     key: str  # its column holding the main record's id
     on: str  # the main file's column it joins to
@@ -224,7 +241,9 @@ def load_sources(sources_dir: Path, selected: list[str] | None = None) -> list[S
     known = {c.source for c in configs}
     unknown = [s for s in selected if s not in known]
     if unknown:
-        raise ConfigError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise ConfigError(
+            f"unknown source(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
+        )
     return [c for c in configs if c.source in selected]
 
 

@@ -15,14 +15,16 @@ parcels AS (
 valuations AS (
     SELECT county_fips, apn, avm_value, avm_low, avm_high, confidence AS avm_confidence, valuation_date
     FROM staged_valuations
-    WHERE valuation_date IS NULL OR valuation_date <= $as_of
+    WHERE (valuation_date IS NULL OR valuation_date <= $as_of)
+      AND (county_fips, apn) IN (SELECT (county_fips, parcel_apn) FROM cases)
     QUALIFY row_number() OVER (PARTITION BY county_fips, apn ORDER BY valuation_date DESC NULLS LAST) = 1
 ),
 
 vacancy AS (
     SELECT county_fips, apn, vacant
     FROM staged_vacancy
-    WHERE checked_date IS NULL OR checked_date <= $as_of
+    WHERE (checked_date IS NULL OR checked_date <= $as_of)
+      AND (county_fips, apn) IN (SELECT (county_fips, parcel_apn) FROM cases)
     QUALIFY row_number() OVER (PARTITION BY county_fips, apn ORDER BY checked_date DESC NULLS LAST) = 1
 ),
 

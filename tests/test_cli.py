@@ -56,7 +56,7 @@ def test_missing_landing_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.
 def test_unknown_source_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(app, ["refresh", "--as-of", "2026-11-27", "--source", "zz_nowhere"])
     assert result.exit_code == EXIT_USAGE
-    assert "unknown source(s) zz_nowhere" in _one_line_error(result)
+    assert "unknown source(s) 'zz_nowhere'" in _one_line_error(result)
 
 
 def test_unknown_county_for_sample_is_one_line(tmp_path: Path) -> None:

@@ -27,11 +27,13 @@ def parsed_money(column: str) -> pl.Expr:
     negative = text.str.starts_with("(") & text.str.ends_with(")")
     digits = text.str.strip_chars("()").str.replace_all(_MONEY_NOISE, "")
     value = digits.cast(pl.Float64, strict=False)
+    value = pl.when(value.is_finite()).then(value)  # "inf", "NaN", "1e999" are not amounts
     return pl.when(negative).then(-value).otherwise(value)
 
 
 def parsed_float(column: str) -> pl.Expr:
-    return pl.col(column).str.strip_chars().str.replace_all(r"[%\s]", "").cast(pl.Float64, strict=False)
+    value = pl.col(column).str.strip_chars().str.replace_all(r"[%\s]", "").cast(pl.Float64, strict=False)
+    return pl.when(value.is_finite()).then(value)
 
 
 def parsed_int(column: str) -> pl.Expr:

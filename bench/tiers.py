@@ -1,0 +1,76 @@
+"""Benchmark tiers, their generator specs, and the cache layout under data/bench/cache/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from leads.sample import SampleSpec
+
+DEFAULT_COUNTIES = SampleSpec().counties
+MARKER = ".bench.json"  # written last into a cache folder: its presence means the folder is complete
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    parcels: int  # total across the counties
+    history_days: int = 365  # ~a year of filings in the bulk history delivery
+    daily_days: int = 2  # day 1 goes into the full refresh, day 2 is the incremental night
+
+    def spec(self, seed: int) -> SampleSpec:
+        per_county = max(50, round(self.parcels / len(DEFAULT_COUNTIES)))
+        return SampleSpec(
+            seed=seed,
+            parcels_per_county=per_county,
+            counties=DEFAULT_COUNTIES,
+            history_days=self.history_days,
+            daily_days=self.daily_days,
+        )
+
+
+TIERS: dict[str, Tier] = {
+    "smoke": Tier("smoke", 600, history_days=60),  # the test's tier: seconds, not a measurement
+    "county": Tier("county", 200_000),
+    "metro": Tier("metro", 2_000_000),
+    "state": Tier("state", 10_000_000),
+}
+
+
+def spec_json(spec: SampleSpec) -> dict:
+    data = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(spec).items()}
+    data["counties"] = list(spec.counties)
+    return data
+
+
+def history_date(spec: SampleSpec) -> dt.date:
+    """The bulk history delivery's date (and the dimension feeds')."""
+    return spec.as_of - dt.timedelta(days=spec.daily_days)
+
+
+def full_as_of(spec: SampleSpec) -> dt.date:
+    """The full refresh reads the history delivery and the first daily delivery."""
+    return history_date(spec) + dt.timedelta(days=1)
+
+
+def incremental_as_of(spec: SampleSpec) -> dt.date:
+    """The incremental night: one more daily delivery on top of the full refresh's warehouse."""
+    return full_as_of(spec) + dt.timedelta(days=1)
+
+
+def tier_cache(cache_dir: Path, tier: str, seed: int) -> Path:
+    return cache_dir / f"{tier}-{seed}"
+
+
+def cached_marker(folder: Path, spec: dict) -> dict | None:
+    """The cache marker when the folder holds a complete generation of exactly this spec."""
+    marker = folder / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if data.get("spec") == spec else None

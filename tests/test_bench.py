@@ -1,0 +1,93 @@
+"""Smoke test of the benchmark's code path on the tiny `smoke` tier (seconds, not a measurement).
+
+The jobs run in this process (the benchmark runs each in a child process only to measure it), so the test
+costs the pipeline's work, not four interpreter start-ups.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import run, worker
+from bench.tiers import TIERS, cached_marker, full_as_of, incremental_as_of, spec_json, tier_cache
+
+SEED = 7
+# the sources the generator writes (other configs would only add empty steps)
+GENERATED = (
+    "fl_hillsborough,ca_riverside,tx_harris,vendor_parcels,vendor_avm,vendor_loans,vendor_liens,usps_vacancy"
+)
+
+
+def test_bench_code_path_on_the_smoke_tier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADS_SOURCES", GENERATED)
+    spec = TIERS["smoke"].spec(SEED)
+    folder = tier_cache(tmp_path / "cache", "smoke", SEED)
+    generated = worker.job_generate(
+        {"tier": "smoke", "seed": SEED, "spec": spec_json(spec), "folder": str(folder)}, worker.Stages(None)
+    )
+    assert cached_marker(folder, spec_json(spec)) is not None  # a second run would reuse the cache
+    assert generated["counts"]["parcels"] == spec.parcels_per_county * len(spec.counties)
+
+    base = {"landing": str(folder / "deliveries"), "data_dir": str(tmp_path / "run")}
+    profile = tmp_path / "full.prof"
+    full_stages = worker.Stages(tmp_path / "progress.jsonl")
+    full = worker.job_refresh(
+        {**base, "mode": "full", "as_of": full_as_of(spec).isoformat(), "profile": str(profile)}, full_stages
+    )
+    assert full["run"]["status"] == "published", full["run"]
+    names = [r["stage"] for r in full_stages.records]
+    for step in (
+        "start_run",
+        "source:fl_hillsborough",
+        "build_cases",
+        "build_leads",
+        "audit",
+        "publish",
+        "export",
+    ):
+        assert step in names
+    assert full["outputs"]["published"]["leads"] > 0
+    assert full["profile"]["top_cumulative"] and profile.is_file()
+    assert (tmp_path / "progress.jsonl").read_text().count("\n") == len(names)
+
+    incr_stages = worker.Stages(None)
+    incr = worker.job_refresh(
+        {**base, "mode": "incremental", "as_of": incremental_as_of(spec).isoformat()}, incr_stages
+    )
+    assert incr["run"]["status"] == "published"
+    landed = {
+        r["stage"]: r.get("files_landed") for r in incr_stages.records if r["stage"].startswith("source:")
+    }
+    assert landed["source:vendor_parcels"] == 0  # the feeds were landed by the full refresh: nothing new
+    assert incr["outputs"]["published"]["runs"] == 2
+
+    ingest = worker.job_ingest(
+        {"rows": 3000, "repeats": 1, "seed": SEED, "folder": str(tmp_path / "ingest")}, worker.Stages(None)
+    )
+    assert ingest["rows"] == 3000 and ingest["best"]["parse_validate_s"] > 0
+
+    results = {
+        "machine": run.machine(),
+        "ingest": {**ingest, "ok": True},
+        "tiers": {
+            "smoke": {
+                "spec": spec_json(spec),
+                "parcels": 600,
+                "generation": {"seconds": 0.1},
+                "full": {**full, "ok": True, "stages": full_stages.records, "peak_rss_mb": 100.0},
+                "incremental": {**incr, "ok": True, "stages": incr_stages.records, "peak_rss_mb": 100.0},
+            }
+        },
+        "profile": {"tier": "smoke", "full": {**full, "ok": True}},
+    }
+    report = run.markdown(json.loads(json.dumps(results, default=str)))
+    assert "| smoke | 600 |" in report and "build_cases" in report and "## Profile" in report
+
+    child = run.Runner(tmp_path / "jobs", timeout_s=60, max_rss_mb=50_000, log=False).command(
+        "noop", [sys.executable, "-c", "x = bytearray(50_000_000)"]
+    )
+    assert child["exit_code"] == 0 and child["ru_maxrss_mb"] >= 40
