@@ -241,6 +241,30 @@ def test_relative_globs_are_refused_before_any_read(pattern: str) -> None:
         SourceConfig.model_validate({**GOOD, "format": {**GOOD["format"], "glob": pattern}})
 
 
+@pytest.mark.parametrize("pattern", ["../*/*.csv", "../../*/*/*.csv", "../2026-11-25/*"])
+def test_a_relative_glob_past_validation_still_reads_nothing_outside(tmp_path: Path, pattern: str) -> None:
+    """Defence in depth for row 22: with such a glob forced past the config model (model_copy skips
+    validation), landing still refuses every file outside the delivery folder it was found from."""
+    landing = tmp_path / "landing"
+    settings = Settings(data_dir=tmp_path / "data", landing_dir=landing)
+    good = SourceConfig.model_validate(GOOD)
+    config = good.model_copy(update={"format": good.format.model_copy(update={"glob": pattern})})
+    for day in ("2026-11-25", "2026-11-26"):
+        (landing / "fl_test" / day).mkdir(parents=True)
+    (landing / "fl_test" / "2026-11-25" / "a.csv").write_text("id,type,date\n1,LP,2026-11-20\n")
+    (landing / "other" / "2026-11-25").mkdir(parents=True)
+    (landing / "other" / "2026-11-25" / "b.csv").write_text("id,type,date\n2,LP,2026-11-20\n")
+    with state_db(settings) as con:
+        pipeline.ensure_staged_tables(con)
+        outcome = pipeline.run_source(con, config, settings, AS_OF, "run-1", NOW)
+        staged = con.execute("SELECT record_id FROM staged_filings").fetchall()
+    # only the source's own delivery folders: a file reached through `..` from elsewhere is refused unread
+    assert staged in ([], [("1",)]) and ("2",) not in staged
+    assert any("refused" in w for w in outcome.warnings)
+    assert not (settings.raw_dir / "fl_test" / "2026-11-26").exists()
+    assert not (settings.raw_dir / "other").exists()
+
+
 # ----------------------------------------------------------------------------------- 22: path traversal
 
 
