@@ -112,12 +112,6 @@ def _lenient_only(raw: str) -> bool:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG transforms/parsing.py::parsed_date: polars/chrono %Y accepts a sign and fewer than four digits, "
-    "so '01/02/25' under %m/%d/%Y is year 0025 and '-2025-01-02' is 2026 BC instead of null (the contracts' "
-    "ge=1900 quarantines them later, with a misleading reason; a field without that bound would keep them)",
-)
 @pytest.mark.parametrize(
     ("raw", "fmt"), [("01/02/25", "%m/%d/%Y"), ("-2025-01-02", "%Y-%m-%d"), ("+2025-01-02", "%Y-%m-%d")]
 )
@@ -264,12 +258,6 @@ def test_normalized_party_never_raises(values: list[str | None]) -> None:
     assert all(v is None or (re.fullmatch(r"[0-9A-Z&]+( [0-9A-Z&]+)*", v)) for v in out), out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG transforms/normalize.py::normalized_party: noise words are removed before punctuation becomes "
-    "space, so 'SMITH ET-AL' -> 'SMITH ET AL' (kept) while 'SMITH ET AL' -> 'SMITH': spellings that differ only "
-    "in punctuation do not group, and the function is not idempotent; replace [^0-9A-Z& ] before the noise",
-)
 @FAST
 @example(values=["SMITH ET-AL"])
 @given(values=st.lists(party_like, max_size=10))

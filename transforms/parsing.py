@@ -18,7 +18,9 @@ def parsed_date(column: str, formats: list[str]) -> pl.Expr:
         for fmt in formats
         if "%H" in fmt
     ]
-    return pl.coalesce(attempts)
+    parsed = pl.coalesce(attempts)
+    # chrono's %Y also takes "25" or "-2025": a county date always has a four-digit year
+    return pl.when((parsed.dt.year() >= 1000) & ~text.str.contains(r"^[+-]")).then(parsed)
 
 
 def parsed_money(column: str) -> pl.Expr:
