@@ -8,6 +8,7 @@ back as `Unreadable` entries for the quarantine table, never as exceptions and n
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,31 +72,43 @@ def _complete_lines(text: str, delimiter: str) -> tuple[str, list[int], list[Unr
     return "\n".join(kept) + ("\n" if kept else ""), numbers, bad
 
 
-def _fields(line: str, fmt: FileFormat) -> list[str]:
-    if fmt.quote_char is None:
-        return next(csv.reader([line], delimiter=fmt.delimiter, quoting=csv.QUOTE_NONE))
-    return next(csv.reader([line], delimiter=fmt.delimiter, quotechar=fmt.quote_char))
+def _last_record(text: str, fmt: FileFormat) -> tuple[list[str], list[str], int]:
+    """(first record, last record, physical line where the last record starts), reading whole CSV records so
+    a quoted field spanning lines stays one record."""
+    options = (
+        {"delimiter": fmt.delimiter, "quoting": csv.QUOTE_NONE}
+        if fmt.quote_char is None
+        else {"delimiter": fmt.delimiter, "quotechar": fmt.quote_char}
+    )
+    reader = csv.reader(io.StringIO(text, newline=""), **options)
+    first: list[str] = []
+    last: list[str] = []
+    start = 1
+    previous_end = 0
+    for record in reader:
+        if not first:
+            first = record
+        last, start = record, previous_end + 1
+        previous_end = reader.line_num
+    return first, last, start
 
 
 def _cut_last_record(text: str, fmt: FileFormat) -> tuple[str, list[Unreadable]]:
     """A file that ends mid-record (no line end, fewer fields than the header) was cut off: its last record
     is quarantined instead of being read with the missing fields as nulls."""
-    if not text or text.endswith(("\n", "\r")):
-        return text, []
-    head, newline, last = text.rpartition("\n")
-    if not newline:
-        return text, []  # a single line: the header (or one complete record) only
-    first = head.split("\n", 1)[0].rstrip("\r")
+    if not text or text.endswith(("\n", "\r")) or "\n" not in text:
+        return text, []  # ends cleanly, or a single line (the header or one record) only
     try:
-        expected = len(fmt.columns) if (fmt.columns and not fmt.header) else len(_fields(first, fmt))
-        complete = len(_fields(last, fmt)) >= expected
-    except (csv.Error, StopIteration):
+        first, last, start = _last_record(text, fmt)
+    except csv.Error:
         return text, []  # not judged here: the parser reports what it cannot read
-    if complete:
+    expected = len(fmt.columns) if (fmt.columns and not fmt.header) else len(first)
+    if start <= 1 or len(last) >= expected:
         return text, []
-    number = text.count("\n") + 1
+    lines = text.split("\n")
+    kept = "\n".join(lines[: start - 1]) + "\n"
     reason = "the last record is cut short (fewer fields than the header and no line end)"
-    return head + "\n", [Unreadable(number, "truncated_record", reason, last)]
+    return kept, [Unreadable(start, "truncated_record", reason, "\n".join(lines[start - 1 :]))]
 
 
 def _delimited(text: str, fmt: FileFormat) -> RawDelivery:

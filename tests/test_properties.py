@@ -411,6 +411,13 @@ def test_an_empty_fixed_width_file_has_no_rows(scratch: Path) -> None:
     assert read_delivery(path, FileFormat(type="fixed_width", columns=["a"], widths=[3])).frame.height == 0
 
 
+def test_a_quoted_multiline_last_record_without_a_final_newline_is_read(scratch: Path) -> None:
+    path = scratch / "multiline.csv"
+    path.write_bytes(b'id,name\n1,"SMITH, JOHN\nAND JANE"')
+    delivery = read_delivery(path, FileFormat(type="delimited", delimiter=",", header=True))
+    assert delivery.frame["name"].to_list() == ["SMITH, JOHN\nAND JANE"] and delivery.unreadable == []
+
+
 @FAST
 @given(name=st.text(max_size=40))
 def test_a_safe_name_never_leaves_its_folder(name: str) -> None:
