@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -329,10 +328,6 @@ def build_changes(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -
     con.execute("CREATE TABLE IF NOT EXISTS lead_history AS SELECT * FROM candidate_history LIMIT 0")
     con.execute("CREATE TABLE IF NOT EXISTS lead_events AS SELECT * FROM candidate_events LIMIT 0")
     return {"history_rows": history.height, "change_events": events.height}
-
-
-def step_timer() -> float:
-    return time.perf_counter()
 
 
 def outcome_dict(outcome: SourceOutcome) -> dict:
