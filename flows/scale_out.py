@@ -40,7 +40,6 @@ from leads.staging import (
     commit_prepared,
     prepared_source,
     recent_median_rows,
-    write_prepared,
 )
 
 
@@ -106,24 +105,23 @@ def prepare_source(
     """On a Dask worker: read, canonicalize, validate and key one source's landed files into Parquet.
     Needs data/raw and the scratch folder at the same paths as the flow (a shared filesystem)."""
     try:
-        prepared = prepared_source(config, files, Path(data_dir), norm_rows)
+        return Prepared(prepared_source(config, files, Path(data_dir), norm_rows, Path(folder)))
     except SourceFailed as exc:
         return Prepared(None, str(exc))
-    return Prepared(write_prepared(prepared, Path(folder)))
 
 
 @task(name="commit-source", cache_policy=NO_CACHE)
 def commit_source(
     settings: Settings, config: SourceConfig, landed: Landed, prepared: Prepared, run_id: str
 ) -> pipeline.SourceOutcome:
-    """In this process: one transaction per source (staged rows, quarantine, manifest), then its outcome
-    row."""
+    """In this process: one transaction per landed file (staged rows, quarantine, manifest), then the
+    source's outcome row."""
     outcome = landed.outcome
     with state_db(settings) as con:
         if prepared.files is None:
             outcome = pipeline.source_failed(con, outcome, landed.files, prepared.failure or "prepare failed")
         else:
-            result = commit_prepared(con, config, landed.files, prepared.files, run_id)
+            result = commit_prepared(con, config, prepared.files, run_id)
             outcome = pipeline.source_staged(outcome, result)
         pipeline.record_source(con, run_id, outcome)
     log_outcome(outcome)

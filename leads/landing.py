@@ -1,6 +1,9 @@
 """Immutable raw landing: each delivery is copied once into data/raw/<source>/<date>/ with a manifest row.
 
 A file already staged (same sha256, any name) is skipped; a file that landed but failed staging is retried.
+A landing file with the name, date folder and size of the last file staged under that name, and not modified
+since that run began, is known without reading it again (a night's cost must not grow with the history kept
+in the landing folder); any write to a file gives it a newer modification time, so it is hashed again.
 Names that could escape the landing folder (`..`, absolute paths, symlinks) are refused before any read.
 """
 
@@ -43,6 +46,35 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# (delivery date, file name, bytes) -> (received_at of the last manifest row with that name and size, its
+# sha256, its status)
+Receipts = dict[tuple[dt.date, str, int], tuple[dt.datetime, str, str]]
+
+
+def _receipts(con: duckdb.DuckDBPyConnection, source: str) -> Receipts:
+    rows = con.execute(
+        "SELECT delivery_date, file_name, bytes, received_at, sha256, status FROM raw_manifest "
+        "WHERE source = ? "
+        "QUALIFY row_number() OVER (PARTITION BY delivery_date, file_name, bytes ORDER BY received_at DESC) = 1",
+        [source],
+    ).fetchall()
+    return {
+        (day, name, size): (received, digest, status) for day, name, size, received, digest, status in rows
+    }
+
+
+def _digest(path: Path, day: dt.date, receipts: Receipts) -> str:
+    """The file's sha256: from the manifest when the file is the one staged under this name and size and has
+    not been written since that run began (modification time before its received_at, both UTC); else read."""
+    stat = path.stat()
+    receipt = receipts.get((day, path.name, stat.st_size))
+    if receipt is not None and receipt[2] == "staged":
+        modified = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(tzinfo=None)
+        if modified < receipt[0]:
+            return receipt[1]
+    return sha256_of(path)
 
 
 def _delivery_dirs(source_dir: Path, as_of: dt.date, refused: list[str]) -> list[tuple[dt.date, Path]]:
@@ -139,6 +171,7 @@ def landed_deliveries(
             [config.source],
         ).fetchall()
     )
+    receipts = _receipts(con, config.source)
     to_stage: list[LandedFile] = []
     seen: set[str] = set()
     skipped = 0
@@ -147,7 +180,7 @@ def landed_deliveries(
         companions = [p for j in config.joins for p in _safe_files(folder, j.glob, refused) if p not in mains]
         new_mains = []
         for path in mains:
-            digest = sha256_of(path)
+            digest = _digest(path, day, receipts)
             if known.get(digest) == "staged" or digest in seen:
                 skipped += 1  # same content delivered again (any name): nothing new
                 continue

@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from leads.connectors import connector_token, fetched_delivery
-from leads.db import ident, sql_text
+from leads.db import ident, is_view, sql_text
 from leads.errors import SourceFailed
 from leads.landing import LandedFile, landed_deliveries
 from leads.scoring import ScoringConfig
@@ -26,9 +26,9 @@ from schemas.inputs import MODELS
 from schemas.leads import published_leads
 from schemas.vocabulary import FEED_FIELDS, FILING_FIELDS
 from transforms.auction import auction_timeline
-from transforms.canonical import canonical_records
+from transforms.canonical import canonical_records, raw_text_columns
 from transforms.cases import case_filings, case_lifecycles
-from transforms.changes import lead_events, lead_history_rows
+from transforms.changes import TRACKED, lead_events, lead_history_rows
 from transforms.leads import scored_leads, with_plaintiff_type
 from transforms.matching import matched_filings
 from transforms.payoff import case_payoffs, loan_balances
@@ -136,6 +136,7 @@ def ensure_staged_tables(con: duckdb.DuckDBPyConnection) -> None:
             ]
         frame = empty.with_columns(extra)
         assert set(MODELS[kind].to_schema().columns) <= set(frame.columns)
+        frame = frame.drop(raw_text_columns(frame.columns))  # validated, then typed only (see staging)
         con.register("empty_frame", frame.to_arrow())
         con.execute(f"CREATE TABLE IF NOT EXISTS {ident(table)} AS SELECT * FROM empty_frame LIMIT 0")  # noqa: S608
         con.unregister("empty_frame")
@@ -268,8 +269,19 @@ def record_source(con: duckdb.DuckDBPyConnection, run_id: str, outcome: SourceOu
 
 def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     con.register("frame_in", frame.to_arrow())
-    con.execute(f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM frame_in")  # noqa: S608
-    con.unregister("frame_in")
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            # after a publish, candidate_leads is a view of the published snapshot (publish.commit_publish)
+            if is_view(con, table):
+                con.execute(f"DROP VIEW {ident(table)}")
+            con.execute(f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM frame_in")  # noqa: S608
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("frame_in")
 
 
 def build_cases(
@@ -319,8 +331,10 @@ def build_leads(
 def build_changes(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> dict[str, int]:
     """History rows and change-feed events of this run against the last published snapshot."""
     con.execute("CREATE TABLE IF NOT EXISTS published_leads AS SELECT * FROM candidate_leads LIMIT 0")
-    previous = con.sql("SELECT * FROM published_leads").pl()
-    current = con.sql("SELECT * FROM candidate_leads").pl()
+    # only the compared columns cross into Polars (the leads tables are wide)
+    compared = ", ".join(ident(c) for c in ["lead_id", *TRACKED])
+    previous = con.sql(f"SELECT {compared} FROM published_leads").pl()  # noqa: S608
+    current = con.sql(f"SELECT {compared} FROM candidate_leads").pl()  # noqa: S608
     history = lead_history_rows(previous, current, run_id, as_of)
     events = lead_events(previous, current, run_id, as_of)
     _write(con, "candidate_history", history)

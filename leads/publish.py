@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import duckdb
 import pandera.polars as pa
 import polars as pl
 
-from leads.db import sql_text
+from leads.db import ident, is_view, sql_text
 from leads.settings import Settings
 from schemas.leads import EXPORT_SCHEMA_VERSION, PublishedLead
 
@@ -82,7 +84,10 @@ def _fsync_dir(path: Path) -> None:
 def commit_publish(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Record this run's snapshot, history and change feed in the state database, in one transaction.
 
-    Idempotent: a retried publish replaces the run's rows instead of adding them twice.
+    The audited `candidate_leads` table becomes the snapshot `published_leads` by a rename (the wide table is
+    not copied); `candidate_leads` stays readable as a view of it until the next run writes new candidates.
+    Idempotent: a retried publish replaces the run's rows instead of adding them twice, and finds the snapshot
+    already swapped in.
     """
     con.execute("BEGIN TRANSACTION")
     try:
@@ -90,7 +95,10 @@ def commit_publish(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         con.execute("DELETE FROM lead_events WHERE run_id = ?", [run_id])
         con.execute("INSERT INTO lead_history BY NAME SELECT * FROM candidate_history")
         con.execute("INSERT INTO lead_events BY NAME SELECT * FROM candidate_events")
-        con.execute("CREATE OR REPLACE TABLE published_leads AS SELECT * FROM candidate_leads")
+        if not is_view(con, "candidate_leads"):
+            con.execute("DROP TABLE IF EXISTS published_leads")
+            con.execute("ALTER TABLE candidate_leads RENAME TO published_leads")
+            con.execute("CREATE VIEW candidate_leads AS SELECT * FROM published_leads")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -129,18 +137,39 @@ def publish(
     return target
 
 
+# Tables that only grow, one slice per run: a new file starts as a copy of the previous publish and receives only
+# the slices that changed (normally this run's), so a publish does not rewrite the whole history every night.
+# Each is laid out run after run (a new slice lands at the end, as a full build would place it).
+PER_RUN_TABLES = {
+    "lead_history": "as_of, run_id, lead_id",
+    "lead_events": "as_of, run_id, lead_id",
+    "quarantine": "run_id, source, file, source_line",
+}
+# A previous file with more free space than this share is not reused: the full build compacts it.
+MAX_FREE_SHARE = 0.5
+
+
 def _build(
     con: duckdb.DuckDBPyConnection, settings: Settings, building: Path, run_id: str, status: str
 ) -> None:
+    reused = _copy_of_previous(con, settings.published_db, building)
+
+    def per_run(table: str) -> None:
+        order = PER_RUN_TABLES[table]
+        if reused:
+            _sync_run_slices(con, table, order)
+        else:
+            con.execute(f"CREATE TABLE pub.{table} AS SELECT * FROM {table} ORDER BY {order}")  # noqa: S608
+
     con.execute("ATTACH ? AS pub", [str(building)])
     try:
+        if reused:
+            for table in ("leads", "lead_filings", "runs", "run_sources"):
+                con.execute(f"DROP TABLE pub.{table}")
+            con.execute("CHECKPOINT pub")  # their blocks are free again: the new tables reuse them
         con.execute("CREATE TABLE pub.leads AS SELECT * FROM published_leads ORDER BY lead_id")
-        con.execute(
-            "CREATE TABLE pub.lead_history AS SELECT * FROM lead_history ORDER BY lead_id, as_of, run_id"
-        )
-        con.execute(
-            "CREATE TABLE pub.lead_events AS SELECT * FROM lead_events ORDER BY as_of, run_id, lead_id"
-        )
+        per_run("lead_history")
+        per_run("lead_events")
         con.execute(
             "CREATE TABLE pub.lead_filings AS "
             "SELECT l.lead_id, f.source, f.record_id, f.doc_type, f.event, f.recorded_date, f.case_number, "
@@ -152,9 +181,7 @@ def _build(
         con.execute("CREATE TABLE pub.runs AS SELECT * FROM runs ORDER BY started_at")
         con.execute("UPDATE pub.runs SET status = ? WHERE run_id = ?", [status, run_id])
         con.execute("CREATE TABLE pub.run_sources AS SELECT * FROM run_sources ORDER BY run_id, source")
-        con.execute(
-            "CREATE TABLE pub.quarantine AS SELECT * FROM quarantine ORDER BY run_id, source, file, source_line"
-        )
+        per_run("quarantine")
     finally:
         con.execute("DETACH pub")
     views = duckdb.connect(str(building))
@@ -166,13 +193,85 @@ def _build(
         views.close()
 
 
-def _atomic_write(path: Path, write: callable) -> str:
-    """Write via a temp file, fsync, rename; return the file's sha256."""
+def _copy_of_previous(con: duckdb.DuckDBPyConnection, previous: Path, building: Path) -> bool:
+    """Start `building` as a byte copy of the published file when that file can be brought up to date slice by
+    slice: it opens, holds exactly the published tables with the state's columns, and is not mostly free
+    space. Its views are dropped (the build creates them). False (and no file) means: build from scratch."""
+    if not previous.is_file() or Path(f"{previous}.wal").exists():
+        return False
+    try:
+        shutil.copyfile(previous, building)
+        con.execute("ATTACH ? AS pub", [str(building)])
+        try:
+            usable = _reusable(con)
+            if usable:
+                for (view,) in con.execute(
+                    "SELECT view_name FROM duckdb_views() WHERE database_name = 'pub' AND NOT internal"
+                ).fetchall():
+                    con.execute(f"DROP VIEW pub.{ident(view)}")
+        finally:
+            con.execute("DETACH pub")
+    except (duckdb.Error, OSError, ValueError):  # unreadable, no space for the copy, an unexpected view name
+        usable = False
+    if not usable:
+        building.unlink(missing_ok=True)
+        Path(f"{building}.wal").unlink(missing_ok=True)
+    return usable
+
+
+def _reusable(con: duckdb.DuckDBPyConnection) -> bool:
+    """The attached previous file (`pub`) has the published tables, its per-run tables have the state's columns
+    and types, and it is not mostly free space."""
+    tables = "SELECT table_name FROM duckdb_tables() WHERE database_name = 'pub'"
+    if {name for (name,) in con.execute(tables).fetchall()} != set(PUBLISHED_TABLES):
+        return False
+    state = con.execute("SELECT current_database()").fetchall()[0][0]
+    columns = (
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND table_name = ? "
+    )
+    columns += "ORDER BY column_index"
+    for table in PER_RUN_TABLES:
+        if con.execute(columns, ["pub", table]).fetchall() != con.execute(columns, [state, table]).fetchall():
+            return False
+    size = "SELECT total_blocks, free_blocks FROM pragma_database_size() WHERE database_name = 'pub'"
+    total, free = con.execute(size).fetchall()[0]
+    return not total or free / total <= MAX_FREE_SHARE
+
+
+def _sync_run_slices(con: duckdb.DuckDBPyConnection, table: str, order: str) -> None:
+    """Bring `pub.<table>` to the state's rows: the runs whose row counts differ (normally only this run, new)
+    are deleted from the copy and written again from the state, in `order`."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE changed_runs AS "  # noqa: S608
+        f"SELECT run_id FROM (SELECT run_id, count(*) AS n FROM pub.{table} GROUP BY run_id) p "
+        f"FULL JOIN (SELECT run_id, count(*) AS n FROM {table} GROUP BY run_id) s USING (run_id) "
+        "WHERE p.n IS DISTINCT FROM s.n"
+    )
+    con.execute(f"DELETE FROM pub.{table} WHERE run_id IN (SELECT run_id FROM changed_runs)")  # noqa: S608
+    con.execute(
+        f"INSERT INTO pub.{table} SELECT * FROM {table} "  # noqa: S608
+        f"WHERE run_id IN (SELECT run_id FROM changed_runs) ORDER BY {order}"
+    )
+    con.execute("DROP TABLE changed_runs")
+
+
+def _written_temp(path: Path, write: callable) -> tuple[Path, str]:
+    """`write` into the temp name of `path` (a hidden `.part` file beside it); the temp path and its sha256."""
     temp = path.with_name(f".{path.name}.part")
     write(temp)
+    with temp.open("rb") as handle:
+        return temp, hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _renamed_in(temp: Path, path: Path) -> None:
     _fsync(temp)
-    digest = hashlib.sha256(temp.read_bytes()).hexdigest()
     os.replace(temp, path)
+
+
+def _atomic_write(path: Path, write: callable) -> str:
+    """Write via a temp file, fsync, rename; return the file's sha256."""
+    temp, digest = _written_temp(path, write)
+    _renamed_in(temp, path)
     return digest
 
 
@@ -203,16 +302,31 @@ ORDER BY e.as_of, e.lead_id, e.event_type
 """
 
 
-def _write_all_formats(frame: pl.DataFrame, folder: Path, stem: str) -> dict[str, dict]:
-    """Parquet, spreadsheet-safe CSV and JSON Lines of one frame, each written atomically."""
+def _write_all_formats(frame: pl.DataFrame, folder: Path, stem: str, side_by_side: bool) -> dict[str, dict]:
+    """Parquet, spreadsheet-safe CSV and JSON Lines of one frame, each written atomically.
+
+    `side_by_side`: the three temp files are written (and hashed) at the same time, outside the GIL; they are
+    then fsynced and renamed in one after the other, in the same order as when written one by one."""
     writers = {
         f"{stem}.parquet": lambda p: frame.write_parquet(p),
         f"{stem}.csv": lambda p: spreadsheet_safe(frame).write_csv(p, quote_style="non_numeric"),
         f"{stem}.jsonl": lambda p: frame.write_ndjson(p),
     }
-    return {
-        name: {"rows": frame.height, "sha256": _atomic_write(folder / name, w)} for name, w in writers.items()
-    }
+    if not side_by_side:
+        digests = {name: _atomic_write(folder / name, w) for name, w in writers.items()}
+    else:
+        with ThreadPoolExecutor(max_workers=len(writers)) as pool:
+            futures = {name: pool.submit(_written_temp, folder / name, w) for name, w in writers.items()}
+            temps = {name: future.result() for name, future in futures.items()}
+        digests = {}
+        try:
+            for name, (temp, digest) in temps.items():
+                _renamed_in(temp, folder / name)
+                digests[name] = digest
+        finally:
+            for temp, _ in temps.values():
+                temp.unlink(missing_ok=True)  # left only when a rename failed
+    return {name: {"rows": frame.height, "sha256": digest} for name, digest in digests.items()}
 
 
 def export_snapshot(
@@ -224,7 +338,11 @@ def export_snapshot(
     changes = con.sql(CHANGES_SQL, params={"since": since_run}).pl().filter(~pl.col("suppressed"))
     folder = settings.exports_dir / (run_id if since_run is None else f"{run_id}-since-{since_run}")
     folder.mkdir(parents=True, exist_ok=True)
-    files = {**_write_all_formats(leads, folder, "leads"), **_write_all_formats(changes, folder, "changes")}
+    # the snapshot is big: its files are written side by side; the change feed is small
+    files = {
+        **_write_all_formats(leads, folder, "leads", side_by_side=True),
+        **_write_all_formats(changes, folder, "changes", side_by_side=False),
+    }
     manifest = {
         "run_id": run_id,
         "since_run": since_run,

@@ -111,7 +111,9 @@ def _cut_last_record(text: str, fmt: FileFormat) -> tuple[str, list[Unreadable]]
     return kept, [Unreadable(start, "truncated_record", reason, "\n".join(lines[start - 1 :]))]
 
 
-def _delimited(text: str, fmt: FileFormat) -> RawDelivery:
+def _delimited(text: str, fmt: FileFormat, utf8: bytes | None = None) -> RawDelivery:
+    """`utf8`: the file's bytes when they are exactly `text` in UTF-8 (read without another encoding pass)."""
+    original = text
     columns = list(fmt.columns) if fmt.columns else None
     numbers: list[int] | None = None
     unreadable: list[Unreadable] = []
@@ -125,7 +127,7 @@ def _delimited(text: str, fmt: FileFormat) -> RawDelivery:
         return RawDelivery(pl.DataFrame(schema={"source_line": pl.Int64}), unreadable)
     try:
         frame = pl.read_csv(
-            text.encode("utf-8"),
+            utf8 if (utf8 is not None and text is original) else text.encode("utf-8"),
             separator=fmt.delimiter,
             has_header=fmt.header,
             new_columns=None if fmt.header else columns,
@@ -232,6 +234,10 @@ def _oversized(delivery: RawDelivery) -> RawDelivery:
     value_columns = [c for c in delivery.frame.columns if c != "source_line"]
     if not value_columns or delivery.frame.is_empty():
         return delivery
+    # a value has at least as many bytes as characters: count characters only where the bytes exceed the limit
+    long_bytes = pl.any_horizontal(pl.col(value_columns).str.len_bytes() > MAX_FIELD_CHARS)
+    if not delivery.frame.select(long_bytes.any()).item():
+        return delivery
     too_long = pl.any_horizontal(pl.col(value_columns).str.len_chars() > MAX_FIELD_CHARS)
     big = delivery.frame.filter(too_long)
     if big.is_empty():
@@ -250,9 +256,11 @@ def _oversized(delivery: RawDelivery) -> RawDelivery:
 
 def read_delivery(path: Path, fmt: FileFormat) -> RawDelivery:
     """The records of one delivery file as text, plus the records that could not be read."""
-    text, bad_bytes = _decoded(path.read_bytes(), fmt.encoding)
+    data = path.read_bytes()
+    text, bad_bytes = _decoded(data, fmt.encoding)
     if fmt.type == "delimited":
-        delivery = _delimited(text, fmt)
+        as_read = fmt.encoding == "utf-8" and not bad_bytes
+        delivery = _delimited(text, fmt, data.removeprefix(b"\xef\xbb\xbf") if as_read else None)
     elif fmt.type == "jsonl":
         delivery = _jsonl(text)
     elif fmt.type == "json":

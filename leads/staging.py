@@ -1,16 +1,17 @@
 """Stage one source: read its landed files, canonicalize, validate, quarantine, and upsert by record key.
 
-Two halves: `prepared_source` does the CPU work without the database (so it can run in another process or
-on another machine, see docs/scale-out.md), `commit_prepared` writes the result. All of a source's changes
-(staged rows, quarantine rows, manifest statuses) commit in one transaction, so a crash leaves the source
-either fully staged for this run or untouched. `staged_source` does both in this process.
+Two halves: `prepared_parts` does the CPU work without the database, one landed file at a time (so memory
+follows the largest file, not the source, and the work can run in another process or on another machine: see
+`prepared_source` and docs/scale-out.md); each part is then committed. A landed file is the unit of
+atomicity: its staged rows, quarantine rows and manifest status commit in one transaction, so a crash leaves
+each file either fully staged or untouched (and retried next run). `staged_source` does both in this process.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +19,15 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from leads.db import ident
+from leads.db import duckdb_arrow, ident
 from leads.errors import SourceFailed
 from leads.landing import LandedFile
 from leads.readers import RawDelivery, read_delivery
 from leads.sources import SourceConfig
-from leads.validation import QUARANTINE_SCHEMA, unreadable_rows, validated
+from leads.validation import unreadable_rows, validated
 from schemas.inputs import MODELS
 from schemas.vocabulary import FEED_FIELDS, FILING_FIELDS, Event
-from transforms.canonical import canonical_records, with_companion, with_events
+from transforms.canonical import canonical_records, raw_text_columns, with_companion, with_events
 from transforms.matching import filing_match_keys, parcel_match_keys
 
 # Staged table per source kind (identifiers come only from this allow-list, never from input).
@@ -56,6 +57,7 @@ class StageResult:
     rows_staged: int = 0
     quarantine_by_check: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    rows_per_file: dict[str, int] = field(default_factory=dict)  # sha256 of each main file -> rows read
 
 
 def _canonical_fields(config: SourceConfig) -> list[str]:
@@ -112,6 +114,7 @@ def _file_records(
         ignored = records.filter(pl.col("event") == Event.IGNORE.value).height
         records = records.filter(pl.col("event").ne_missing(Event.IGNORE.value))
     checked = validated(records, MODELS[config.kind], delivery.frame, config.source, landed.file_name)
+    del delivery, records  # the raw text is in the quarantine rows that need it: free it before keying
     provenance = [
         pl.lit(config.source).alias("source"),
         pl.lit(landed.file_name).alias("file"),
@@ -122,13 +125,16 @@ def _file_records(
             pl.lit(config.county.fips).alias("county_fips"),
             pl.lit(config.county.state).alias("state"),
         ]
-    valid = checked.valid.with_columns(provenance)
+    # the raw text of parsed fields was kept for the quarantine reasons only: staged rows are typed
+    valid = checked.valid.drop(raw_text_columns(checked.valid.columns)).with_columns(provenance)
+    quarantine = pl.concat([quarantine, checked.quarantine])
+    del checked
     # matching keys are computed once here, not every night over the whole history
     if config.kind == "filings":
         valid = filing_match_keys(valid, config.parcel_id.digits)
     elif config.kind == "parcels":
         valid = parcel_match_keys(valid)
-    return valid, pl.concat([quarantine, checked.quarantine]), rows_in, ignored
+    return valid, quarantine, rows_in, ignored
 
 
 class ExtraColumns(Warning):
@@ -160,11 +166,19 @@ def recent_median_rows(con: duckdb.DuckDBPyConnection, source: str) -> float | N
     return float(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
-def _latest_per_key(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
-    """One row per record key: the latest delivery wins, then the later file, then the later line."""
-    return rows.sort(["delivery_date", "file", "source_line"]).unique(
-        subset=key, keep="last", maintain_order=True
-    )
+def _latest_in_file(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """One row per record key within one file: the later line wins (rows arrive in line order)."""
+    if not rows.select(pl.struct(key).hash().is_duplicated().any()).item():
+        return rows  # no repeated hash, so no repeated key (the common case): no copy
+    return rows.unique(subset=key, keep="last", maintain_order=True)
+
+
+def _key_hashes(rows: pl.DataFrame | str, key: list[str]) -> pl.DataFrame:
+    """Two independent 64-bit hashes of each row's record key (a 128-bit fingerprint: at 10 million keys, a
+    collision has a chance near 1e-25), from a frame or the key columns of a Parquet file."""
+    keys = rows.select(key) if isinstance(rows, pl.DataFrame) else pl.read_parquet(rows, columns=key)
+    struct = pl.struct(pl.col(key).cast(pl.String))
+    return keys.select(struct.hash(seed=1).alias("h1"), struct.hash(seed=2).alias("h2"))
 
 
 @contextmanager
@@ -178,21 +192,31 @@ def _exposed(con: duckdb.DuckDBPyConnection, name: str, rows: pl.DataFrame | str
         finally:
             con.execute(f"DROP VIEW IF EXISTS {ident(name)}")
     else:
-        con.register(name, rows.to_arrow())
+        con.register(name, duckdb_arrow(rows))
         try:
             yield
         finally:
             con.unregister(name)
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame | str, key: list[str]) -> None:
+def _upsert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: pl.DataFrame | str,
+    key: list[str],
+    plain: bool = False,
+) -> None:
     """Replace rows with the same record key; identifiers come from allow-lists (STAGED_TABLES, canonical
     field names checked by the config model) and pass `ident`; no value is ever formatted into SQL.
-    `rows` is a frame or the path of a Parquet file of one."""
+    `rows` is a frame or the path of a Parquet file of one. `plain`: the caller knows no staged row shares a
+    key with `rows` (a source's first load), so they are inserted without the key joins."""
     target = ident(table)
     match = " AND ".join(f"s.{ident(k)} IS NOT DISTINCT FROM i.{ident(k)}" for k in key)
     with _exposed(con, "incoming", rows):
         con.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM incoming LIMIT 0")  # noqa: S608
+        if plain:
+            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM incoming")  # noqa: S608
+            return
         # a row from an older delivery never overwrites a newer one (late or out-of-order deliveries)
         con.execute(
             f"DELETE FROM {target} s USING incoming i WHERE s.source = i.source AND {match} "  # noqa: S608
@@ -205,41 +229,29 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame | str
 
 
 @dataclass
-class PreparedSource:
-    """One source's landed files read, canonicalized, validated and keyed, without the database.
+class FilePart:
+    """One landed main file read, canonicalized, validated and keyed: its staged rows (one per record key,
+    None when none is valid) and its quarantine rows (QUARANTINE_SCHEMA; the run id is added at commit)."""
 
-    `staged` has one row per record key (the latest delivery wins) or is None when nothing is valid;
-    `quarantine` has QUARANTINE_SCHEMA rows (the run id is added at commit). `result` already carries every
-    count (rows_staged and rows_duplicate included) and the warnings.
-    """
-
-    result: StageResult
-    rows_per_file: dict[str, int]  # sha256 of each main file -> rows read (the manifest's `rows`)
+    files: list[LandedFile]  # the main file and its delivery's companions: marked staged with it
     staged: pl.DataFrame | None
     quarantine: pl.DataFrame
 
 
-@dataclass(frozen=True)
-class PreparedFiles:
-    """A PreparedSource written to Parquet: what crosses a process or machine boundary (paths and counts,
-    never frames)."""
-
-    result: StageResult
-    rows_per_file: dict[str, int]
-    staged_path: str | None
-    quarantine_path: str | None
-
-
-def prepared_source(
-    config: SourceConfig, files: list[LandedFile], data_dir: Path, norm_rows: float | None
-) -> PreparedSource:
-    """Read and check the landed files of one source (no database: runs in any process that sees
-    data/raw); `norm_rows` is the source's recent median delivery size. Raises SourceFailed to fail it."""
-    result = StageResult()
-    valid_parts: list[pl.DataFrame] = []
-    quarantine_parts: list[pl.DataFrame] = []
-    rows_per_file: dict[str, int] = {}
-    for landed in [f for f in files if f.role == "main"]:
+def prepared_parts(
+    config: SourceConfig,
+    files: list[LandedFile],
+    data_dir: Path,
+    norm_rows: float | None,
+    result: StageResult,
+) -> Iterator[FilePart]:
+    """The landed main files of one source, one at a time, oldest delivery first (no database: runs in any
+    process that sees data/raw; one file's rows in memory at a time). Counts and warnings accumulate in
+    `result` (rows_staged and rows_duplicate within each file; the commit adds those across files);
+    `norm_rows` is the source's recent median delivery size. A part's frames are released when the next one
+    is asked for. Raises SourceFailed to fail the source."""
+    mains = sorted((f for f in files if f.role == "main"), key=lambda f: (f.delivery_date, f.file_name))
+    for landed in mains:
         companions = [f for f in files if f.role == "companion" and f.delivery_date == landed.delivery_date]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExtraColumns)
@@ -250,7 +262,7 @@ def prepared_source(
                 f"{landed.file_name}: {rows_in} rows, far below the recent median of {norm_rows:.0f} "
                 "(shrunk delivery?)"
             )
-        rows_per_file[landed.sha256] = rows_in
+        result.rows_per_file[landed.sha256] = rows_in
         result.rows_in += rows_in
         result.rows_ignored += ignored
         rejected = quarantine.select("file", "source_line").unique().height
@@ -261,65 +273,162 @@ def prepared_source(
                 f"{landed.file_name}: {rejected} of {considered} rows rejected "
                 f"({rejected / considered:.1%} > reject_rate_max {config.reject_rate_max:.1%})"
             )
+        for check, count in quarantine.group_by("check_name").len().iter_rows():
+            result.quarantine_by_check[check] = result.quarantine_by_check.get(check, 0) + count
+        staged = None
         if not valid.is_empty():
-            valid_parts.append(valid)
-        quarantine_parts.append(quarantine)
-    quarantined = pl.concat(quarantine_parts) if quarantine_parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    result.quarantine_by_check = dict(quarantined.group_by("check_name").len().sort("check_name").iter_rows())
-    latest = None
-    if valid_parts:
-        rows = pl.concat(valid_parts, how="diagonal_relaxed")
-        latest = _latest_per_key(rows, config.record_key)
-        result.rows_duplicate = rows.height - latest.height
-        result.rows_staged = latest.height
-    return PreparedSource(result, rows_per_file, latest, quarantined)
+            staged = _latest_in_file(valid, config.record_key)
+            result.rows_duplicate += valid.height - staged.height
+            result.rows_staged += staged.height
+        del valid
+        part = FilePart([landed, *companions], staged, quarantine)
+        del staged, quarantine
+        yield part
+        # the consumer asks for the next file once it has written this one: free its rows before reading on
+        part.staged = None
+        part.quarantine = pl.DataFrame()
 
 
-def write_prepared(prepared: PreparedSource, folder: Path) -> PreparedFiles:
-    """Write a prepared source's frames as Parquet into `folder` (a scratch folder of this run)."""
+@dataclass(frozen=True)
+class PartFiles:
+    """A FilePart written to Parquet: what crosses a process or machine boundary (paths, never frames)."""
+
+    files: list[LandedFile]
+    staged_path: str | None
+    quarantine_path: str | None
+
+
+@dataclass(frozen=True)
+class PreparedFiles:
+    """One source prepared on a worker: its counts and warnings, and each file's Parquet parts in order."""
+
+    result: StageResult
+    parts: list[PartFiles]
+
+
+def prepared_source(
+    config: SourceConfig, files: list[LandedFile], data_dir: Path, norm_rows: float | None, folder: Path
+) -> PreparedFiles:
+    """Prepare one source's landed files into Parquet parts under `folder` (a scratch folder of this run),
+    for `commit_prepared` in the process that owns the state database."""
     folder.mkdir(parents=True, exist_ok=True)
-    staged_path = quarantine_path = None
+    result = StageResult()
+    parts = []
     # lz4: scratch files live minutes; half zstd's write time for a somewhat larger file
-    if prepared.staged is not None:
-        staged_path = str(folder / "staged.parquet")
-        prepared.staged.write_parquet(staged_path, compression="lz4")
-    if not prepared.quarantine.is_empty():
-        quarantine_path = str(folder / "quarantine.parquet")
-        prepared.quarantine.write_parquet(quarantine_path, compression="lz4")
-    return PreparedFiles(prepared.result, prepared.rows_per_file, staged_path, quarantine_path)
+    for number, part in enumerate(prepared_parts(config, files, data_dir, norm_rows, result)):
+        staged_path = quarantine_path = None
+        if part.staged is not None:
+            staged_path = str(folder / f"staged-{number:04d}.parquet")
+            part.staged.write_parquet(staged_path, compression="lz4")
+        if not part.quarantine.is_empty():
+            quarantine_path = str(folder / f"quarantine-{number:04d}.parquet")
+            part.quarantine.write_parquet(quarantine_path, compression="lz4")
+        parts.append(PartFiles(part.files, staged_path, quarantine_path))
+    return PreparedFiles(result, parts)
+
+
+@dataclass
+class _Batch:
+    """What the commit of one source's parts knows about the parts committed before it in this run."""
+
+    first_load: bool  # the staged table held no row of this source when the batch began
+    key_hashes: pl.DataFrame | None = None  # of every part written so far (see _key_hashes)
+    files_committed: int = 0
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _commit_part(
+    con: duckdb.DuckDBPyConnection,
+    config: SourceConfig,
+    part: FilePart | PartFiles,
+    run_id: str,
+    batch: _Batch,
+    result: StageResult,
+) -> None:
+    """Write one landed file in one transaction: its staged rows (upserted by record key), its quarantine
+    rows and its manifest status. A record key that an earlier file of the batch also carried is a duplicate
+    (the later file wins, as it would in one sorted frame)."""
+    if isinstance(part, PartFiles):
+        staged, quarantine = part.staged_path, part.quarantine_path
+    else:
+        staged = part.staged
+        quarantine = None if part.quarantine.is_empty() else part.quarantine
+    hashes = None if staged is None else _key_hashes(staged, config.record_key)
+    repeated = 0
+    if hashes is not None and batch.key_hashes is not None:
+        repeated = hashes.join(batch.key_hashes, on=["h1", "h2"], how="semi").height
+    with _transaction(con):
+        if staged is not None:
+            # equal keys hash equal: no repeated hash means no repeated key, and the key joins can be skipped
+            plain = batch.first_load and not repeated
+            _upsert(con, STAGED_TABLES[config.kind], staged, config.record_key, plain=plain)
+        if quarantine is not None:
+            with _exposed(con, "q", quarantine):
+                con.execute("INSERT INTO quarantine BY NAME SELECT *, ? AS run_id FROM q", [run_id])
+        _mark_staged(con, part.files, result)
+    result.rows_duplicate += repeated
+    result.rows_staged -= repeated
+    if hashes is not None:
+        batch.key_hashes = hashes if batch.key_hashes is None else pl.concat([batch.key_hashes, hashes])
+    batch.files_committed += 1
+
+
+def _source_has_rows(con: duckdb.DuckDBPyConnection, config: SourceConfig) -> bool:
+    table = ident(STAGED_TABLES[config.kind])
+    rows = con.execute(f"SELECT 1 FROM {table} WHERE source = ? LIMIT 1", [config.source]).fetchall()  # noqa: S608
+    return bool(rows)
+
+
+def _mark_staged(con: duckdb.DuckDBPyConnection, files: list[LandedFile], result: StageResult) -> None:
+    for landed in files:
+        con.execute(
+            "UPDATE raw_manifest SET status = 'staged', rows = ?, message = NULL WHERE source = ? AND sha256 = ?",
+            [result.rows_per_file.get(landed.sha256), landed.source, landed.sha256],
+        )
+
+
+def _sorted_counts(result: StageResult) -> StageResult:
+    result.quarantine_by_check = dict(sorted(result.quarantine_by_check.items()))
+    return result
+
+
+def _committed_parts(
+    con: duckdb.DuckDBPyConnection,
+    config: SourceConfig,
+    parts: Iterable[FilePart | PartFiles],
+    run_id: str,
+    result: StageResult,
+) -> StageResult:
+    batch = _Batch(first_load=not _source_has_rows(con, config))
+    try:
+        for part in parts:
+            _commit_part(con, config, part, run_id, batch, result)
+    except SourceFailed as exc:
+        if batch.files_committed:
+            raise SourceFailed(f"{exc} (the {batch.files_committed} file(s) before it were staged)") from None
+        raise
+    return _sorted_counts(result)
 
 
 def commit_prepared(
     con: duckdb.DuckDBPyConnection,
     config: SourceConfig,
-    files: list[LandedFile],
-    prepared: PreparedSource | PreparedFiles,
+    prepared: PreparedFiles,
     run_id: str,
 ) -> StageResult:
-    """Upsert the staged rows, add the quarantine rows and mark the files staged, in one transaction.
-    From a PreparedFiles, DuckDB reads the Parquet files directly (the frames never enter this process)."""
-    if isinstance(prepared, PreparedFiles):
-        staged, quarantine = prepared.staged_path, prepared.quarantine_path
-    else:
-        staged = prepared.staged
-        quarantine = None if prepared.quarantine.is_empty() else prepared.quarantine
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if staged is not None:
-            _upsert(con, STAGED_TABLES[config.kind], staged, config.record_key)
-        if quarantine is not None:
-            with _exposed(con, "q", quarantine):
-                con.execute("INSERT INTO quarantine BY NAME SELECT *, ? AS run_id FROM q", [run_id])
-        for landed in files:
-            con.execute(
-                "UPDATE raw_manifest SET status = 'staged', rows = ?, message = NULL WHERE source = ? AND sha256 = ?",
-                [prepared.rows_per_file.get(landed.sha256), landed.source, landed.sha256],
-            )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return prepared.result
+    """Commit the parts a worker prepared, one landed file per transaction (as `staged_source`); DuckDB reads
+    the Parquet parts directly (the rows never enter this process as frames)."""
+    return _committed_parts(con, config, prepared.parts, run_id, prepared.result)
 
 
 def staged_source(
@@ -329,17 +438,23 @@ def staged_source(
     data_dir: Path,
     run_id: str,
 ) -> StageResult:
-    """Stage the landed files of one source in one transaction; raise SourceFailed to fail it cleanly."""
+    """Stage the landed files of one source, one file at a time: each file's rows, quarantine rows and
+    manifest status commit together (DuckDB holds a transaction's new rows in memory until COMMIT, so one
+    transaction per source would hold a whole bulk load). Raises SourceFailed to fail the source: the failing
+    file and those after it stay in raw, marked failed, and are retried next run."""
     if not files:
         return StageResult()
-    prepared = prepared_source(config, files, data_dir, recent_median_rows(con, config.source))
-    return commit_prepared(con, config, files, prepared, run_id)
+    result = StageResult()
+    parts = prepared_parts(config, files, data_dir, recent_median_rows(con, config.source), result)
+    return _committed_parts(con, config, parts, run_id, result)
 
 
 def mark_failed(con: duckdb.DuckDBPyConnection, files: list[LandedFile], message: str) -> None:
-    """Landed files of a failed source stay in raw and are retried next run."""
+    """Landed files of a failed source stay in raw and are retried next run (files it staged before the
+    failing one stay staged)."""
     for landed in files:
         con.execute(
-            "UPDATE raw_manifest SET status = 'failed', message = ? WHERE source = ? AND sha256 = ?",
+            "UPDATE raw_manifest SET status = 'failed', message = ? "
+            "WHERE source = ? AND sha256 = ? AND status <> 'staged'",
             [message, landed.source, landed.sha256],
         )

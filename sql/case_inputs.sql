@@ -78,17 +78,25 @@ joined AS (
     LEFT JOIN other_cases o ON o.case_id = c.case_id
 ),
 
+index_at_sale AS (
+    -- the county's price index at each last sale date of the cases' parcels: the as-of join sorts its inputs,
+    -- so it runs on the distinct (county, date) pairs, not on the wide joined rows
+    SELECT s.county_fips, s.last_sale_date, z.zhvi AS zhvi_then
+    FROM (SELECT DISTINCT county_fips, last_sale_date FROM parcels WHERE last_sale_date IS NOT NULL) s
+    ASOF JOIN ref_zhvi z ON z.county_fips = s.county_fips AND s.last_sale_date >= z.month
+),
+
 final AS (
     -- value fallbacks: assessed value / the state's assessment ratio; last sale price aged by the price index
     SELECT j.*,
            s.process,
            r.assessment_ratio,
-           i.zhvi_now / z.zhvi AS price_index_factor
+           i.zhvi_now / z.zhvi_then AS price_index_factor
     FROM joined j
     LEFT JOIN ref_state_rules s ON s.state = j.state
     LEFT JOIN ref_assessment r ON r.state = j.state
     LEFT JOIN index_now i ON i.county_fips = j.county_fips
-    ASOF LEFT JOIN ref_zhvi z ON z.county_fips = j.county_fips AND j.last_sale_date >= z.month
+    LEFT JOIN index_at_sale z ON z.county_fips = j.county_fips AND z.last_sale_date = j.last_sale_date
 )
 
 SELECT * FROM final ORDER BY case_id

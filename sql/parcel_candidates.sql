@@ -1,41 +1,45 @@
 -- Parcels that share a matching key with some staged filing: the only part of the roll matching reads.
 -- Every parcel carrying such a key is returned, so "fits several parcels" counts stay complete.
 -- Parameters: $as_of (DATE).
+-- The roll has millions of rows: each key is probed on its own column (county + key, two narrow columns),
+-- and the wanted rows are then read once, by rowid, instead of scanning every key column four times.
 WITH keys AS (
     SELECT DISTINCT county_fips, apn_key, legal_key, street_key
     FROM staged_filings
     WHERE recorded_date <= $as_of
 ),
 
-by_id AS (
-    SELECT p.* FROM staged_parcels p
-    SEMI JOIN keys k ON k.county_fips = p.county_fips AND k.apn_key = p.apn_key
+apn_keys AS (
+    SELECT DISTINCT county_fips, apn_key AS key FROM keys WHERE apn_key IS NOT NULL
 ),
 
-by_legal AS (
-    SELECT p.* FROM staged_parcels p
-    SEMI JOIN keys k ON k.county_fips = p.county_fips AND k.legal_key = p.legal_key
+legal_keys AS (
+    SELECT DISTINCT county_fips, legal_key AS key FROM keys WHERE legal_key IS NOT NULL
 ),
 
-by_street AS (
-    SELECT p.* FROM staged_parcels p
-    SEMI JOIN keys k ON k.county_fips = p.county_fips AND k.street_key = p.street_key
+street_keys AS (
+    SELECT DISTINCT county_fips, street_key AS key FROM keys WHERE street_key IS NOT NULL
 ),
 
-by_mailing AS (
+hits AS (
+    SELECT p.rowid AS parcel_row FROM staged_parcels p
+    SEMI JOIN apn_keys k ON k.county_fips = p.county_fips AND k.key = p.apn_key
+    UNION
+    SELECT p.rowid FROM staged_parcels p
+    SEMI JOIN legal_keys k ON k.county_fips = p.county_fips AND k.key = p.legal_key
+    UNION
+    SELECT p.rowid FROM staged_parcels p
+    SEMI JOIN street_keys k ON k.county_fips = p.county_fips AND k.key = p.street_key
+    UNION
     -- parcels whose owner's mailing address is a filing's street line (the mailing-address trap)
-    SELECT p.* FROM staged_parcels p
-    SEMI JOIN keys k ON k.county_fips = p.county_fips AND k.street_key = p.mailing_key
+    SELECT p.rowid FROM staged_parcels p
+    SEMI JOIN street_keys k ON k.county_fips = p.county_fips AND k.key = p.mailing_key
 ),
 
 final AS (
-    SELECT county_fips, apn, apn_key, legal_key, street_key, mailing_key FROM by_id
-    UNION
-    SELECT county_fips, apn, apn_key, legal_key, street_key, mailing_key FROM by_legal
-    UNION
-    SELECT county_fips, apn, apn_key, legal_key, street_key, mailing_key FROM by_street
-    UNION
-    SELECT county_fips, apn, apn_key, legal_key, street_key, mailing_key FROM by_mailing
+    SELECT DISTINCT county_fips, apn, apn_key, legal_key, street_key, mailing_key
+    FROM staged_parcels
+    WHERE rowid IN (SELECT parcel_row FROM hits)
 )
 
 SELECT * FROM final ORDER BY county_fips, apn

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from leads import pipeline
+from leads import landing, pipeline
 from leads.db import state_db
 from leads.settings import Settings
 from leads.sources import SourceConfig
@@ -111,6 +112,48 @@ def test_a_late_older_delivery_never_overwrites_a_newer_row(
     _deliver(folder, "2026-11-25", "old.csv", ["1,2026-11-20,NOD,TS-1,111,$1000"])  # arrives late
     _run(settings, config)
     assert _staged(settings) == [("1", 1200.0, dt.date(2026, 11, 27))]
+
+
+def _run_at(settings: Settings, config: SourceConfig, received_at: dt.datetime) -> pipeline.SourceOutcome:
+    with state_db(settings) as con:
+        pipeline.ensure_staged_tables(con)
+        return pipeline.run_source(con, config, settings, AS_OF, f"run-{received_at}", received_at)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def test_an_unchanged_staged_file_is_not_read_again(
+    setup: tuple[Settings, SourceConfig, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nightly cost must not grow with the landing folder's history: a file staged earlier, with the same
+    name, folder and size and not written since, is known from the manifest."""
+    settings, config, folder = setup
+    old = _deliver(folder, "2026-11-25", "a.csv", ["1,2026-11-20,NOD,TS-1,111,$1000"])
+    _run_at(settings, config, _utc_now() + dt.timedelta(seconds=1))
+    new = _deliver(folder, "2026-11-26", "b.csv", ["2,2026-11-21,NOD,TS-2,222,$5"])
+    read: list[str] = []
+    real = landing.sha256_of
+    monkeypatch.setattr(landing, "sha256_of", lambda path: read.append(path.name) or real(path))
+    outcome = _run_at(settings, config, _utc_now() + dt.timedelta(seconds=2))
+    assert (outcome.files_landed, outcome.files_skipped, outcome.rows_staged) == (1, 1, 1)
+    assert old.name not in read and new.name in read
+
+
+def test_a_file_rewritten_in_place_with_the_same_size_is_read_again(
+    setup: tuple[Settings, SourceConfig, Path],
+) -> None:
+    settings, config, folder = setup
+    path = _deliver(folder, "2026-11-26", "a.csv", ["1,2026-11-20,NOD,TS-1,111,$1000"])
+    staged_at = _utc_now() + dt.timedelta(seconds=1)
+    _run_at(settings, config, staged_at)
+    _deliver(folder, "2026-11-26", "a.csv", ["1,2026-11-20,NOD,TS-1,111,$1200"])  # same size, new content
+    later = (staged_at + dt.timedelta(seconds=5)).replace(tzinfo=dt.UTC).timestamp()
+    os.utime(path, (later, later))  # written after that run began
+    outcome = _run_at(settings, config, staged_at + dt.timedelta(seconds=10))
+    assert (outcome.status, outcome.files_landed) == ("ok", 1)
+    assert _staged(settings) == [("1", 1200.0, dt.date(2026, 11, 26))]
 
 
 def test_deliveries_after_the_as_of_date_are_not_read(setup: tuple[Settings, SourceConfig, Path]) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
-from leads.db import analyst_connection
+from leads.db import analyst_connection, state_db
 from leads.errors import ConfigError, LeadsError
 from leads.settings import Settings
 
@@ -77,6 +78,65 @@ def _published(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     return leads, events
 
 
+def _assert_published_equals_a_full_build(data_dir: Path) -> None:
+    """The published file (built from a copy of the previous one, per-run tables brought up to date slice by
+    slice) holds what a build from scratch of the same state holds, laid out the same way."""
+    from leads.publish import PER_RUN_TABLES, _build
+
+    settings = Settings()
+    scratch = data_dir.parent / "full-build"
+    scratch.mkdir(exist_ok=True)
+    full = scratch / "full.duckdb"
+    full.unlink(missing_ok=True)
+    with state_db(settings) as con:
+        (run_id,) = con.execute("SELECT max(run_id) FROM runs").fetchall()[0]
+        # no previous file under the scratch data dir: the build starts from scratch
+        _build(con, settings.model_copy(update={"data_dir": scratch}), full, run_id, "published")
+    published = duckdb.connect(str(data_dir / "warehouse" / "leads.duckdb"), read_only=True)
+    rebuilt = duckdb.connect(str(full), read_only=True)
+    try:
+        for table in ["leads", "lead_filings", *PER_RUN_TABLES]:
+            query = f"SELECT * FROM {table} ORDER BY rowid"  # noqa: S608 (physical order)
+            assert_frame_equal(published.sql(query).pl(), rebuilt.sql(query).pl())
+    finally:
+        published.close()
+        rebuilt.close()
+
+
+def test_publish_reuses_the_previous_file_only_when_it_fits(tmp_path: Path) -> None:
+    from leads.publish import PUBLISHED_TABLES, _copy_of_previous
+
+    con = duckdb.connect(str(tmp_path / "state.duckdb"))
+    previous = tmp_path / "previous.duckdb"
+    building = tmp_path / "building.duckdb"
+
+    def make_previous(extra_column: bool = False, skip: str = "") -> None:
+        previous.unlink(missing_ok=True)
+        pub = duckdb.connect(str(previous))
+        for table in PUBLISHED_TABLES:
+            if table != skip:
+                extra = ", note VARCHAR" if extra_column and table == "lead_history" else ""
+                pub.execute(f"CREATE TABLE {table} (run_id VARCHAR{extra})")
+        pub.execute("CREATE VIEW old_view AS SELECT * FROM runs")
+        pub.close()
+
+    for table in ("lead_history", "lead_events", "quarantine"):
+        con.execute(f"CREATE TABLE {table} (run_id VARCHAR)")
+    assert not _copy_of_previous(con, previous, building)  # nothing published yet
+    make_previous()
+    assert _copy_of_previous(con, previous, building)
+    copy = duckdb.connect(str(building), read_only=True)
+    views = copy.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    copy.close()
+    assert views == []  # the build creates the views of this version
+    for kind in ({"extra_column": True}, {"skip": "lead_filings"}):
+        building.unlink(missing_ok=True)
+        make_previous(**kind)
+        assert not _copy_of_previous(con, previous, building), kind
+        assert not building.exists()
+    con.close()
+
+
 def test_backfill_and_rebuild_equal_nightly_runs(prefect_harness: None, data_dir: Path) -> None:
     from flows.backfill import backfill
     from flows.nightly import nightly_refresh
@@ -84,6 +144,7 @@ def test_backfill_and_rebuild_equal_nightly_runs(prefect_harness: None, data_dir
     for day in DAYS:
         assert nightly_refresh(as_of=day, return_state=True).is_completed()
     nightly = _published(data_dir)
+    _assert_published_equals_a_full_build(data_dir)
 
     # the same dates replayed from the immutable raw landing, working state set aside
     state = backfill(start=DAYS[0], end=DAYS[-1], rebuild=True, return_state=True)
@@ -92,6 +153,7 @@ def test_backfill_and_rebuild_equal_nightly_runs(prefect_harness: None, data_dir
     rebuilt = _published(data_dir)
     assert_frame_equal(nightly[0], rebuilt[0])
     assert_frame_equal(nightly[1], rebuilt[1])
+    _assert_published_equals_a_full_build(data_dir)  # every run replaced: the previous file's slices went
     assert list((data_dir / "state").glob("pipeline.before-rebuild-*.duckdb"))
 
 

@@ -73,6 +73,11 @@ def canonical_records(
     ).select("source_line", *all_fields, *[f"{f}_raw" for f in all_fields if f in PARSED_FIELDS])
 
 
+def raw_text_columns(columns: list[str]) -> list[str]:
+    """The `<field>_raw` columns among `columns` (the raw text of parsed fields, for audits)."""
+    return [f"{f}_raw" for f in PARSED_FIELDS if f"{f}_raw" in columns]
+
+
 def with_events(records: pl.DataFrame, events: dict[str, Event], default_event: Event) -> pl.DataFrame:
     """Filings with their canonical `event` from the county's document-type code (`IGNORE` when unlisted).
 

@@ -35,6 +35,20 @@ def stable_id(prefix: str, key: str) -> str:
     return prefix + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
+def stable_ids(prefix: str, keys: pl.Series) -> pl.Series:
+    """`stable_id` of every key (a null key gets a null id), in one pass (no per-row Polars callback)."""
+    return pl.Series([None if k is None else stable_id(prefix, k) for k in keys.to_list()], dtype=pl.String)
+
+
+def with_mapped_once(frame: pl.DataFrame, column: str, expr: pl.Expr, alias: str) -> pl.DataFrame:
+    """`frame` with column `alias` = `expr`, an expression of `column` alone, evaluated once per distinct value
+    (costly string normalization of a column with few distinct values, such as lender names)."""
+    values = frame.select(pl.col(column).unique())
+    return frame.join(
+        values.with_columns(expr.alias(alias)), on=column, how="left", nulls_equal=True, maintain_order="left"
+    )
+
+
 def _case_number_key() -> pl.Expr:
     number = pl.col("case_number").str.to_uppercase().str.replace_all(r"\s+", "")
     return pl.when(number.is_not_null() & (number != "")).then(pl.col("source") + "|cn|" + number)
@@ -42,10 +56,13 @@ def _case_number_key() -> pl.Expr:
 
 def _windowed_keys(filings: pl.DataFrame, window_days: int) -> pl.DataFrame:
     """source, record_id -> key for filings with no case number: parcel/street + lender within the window."""
-    anchored = filings.with_columns(
-        pl.coalesce("parcel_apn", "street_key", "record_id").alias("_anchor"),
-        pl.coalesce(normalized_party("plaintiff"), pl.lit("?")).alias("_lender"),
-    ).sort("source", "_anchor", "_lender", "recorded_date", "record_id")
+    anchored = (
+        with_mapped_once(
+            filings, "plaintiff", pl.coalesce(normalized_party("plaintiff"), pl.lit("?")), "_lender"
+        )
+        .with_columns(pl.coalesce("parcel_apn", "street_key", "record_id").alias("_anchor"))
+        .sort("source", "_anchor", "_lender", "recorded_date", "record_id")
+    )
     group = ["source", "_anchor", "_lender"]
     gap = (pl.col("recorded_date") - pl.col("recorded_date").shift(1).over(group)).dt.total_days()
     starts = anchored.with_columns(
@@ -86,15 +103,8 @@ def case_filings(filings: pl.DataFrame, window_days: int = 180) -> pl.DataFrame:
         .otherwise(pl.lit("parcel_lender_window"))
         .alias("joined_by"),
     )
-    ids = (
-        keyed.select("case_key")
-        .unique()
-        .with_columns(
-            pl.col("case_key")
-            .map_elements(lambda k: stable_id("C", k), return_dtype=pl.String)
-            .alias("case_id")
-        )
-    )
+    keys = keyed.select("case_key").unique()
+    ids = keys.with_columns(stable_ids("C", keys["case_key"]).alias("case_id"))
     return (
         keyed.drop("own_key", "ref_case_key", "window_key")
         .join(ids, on="case_key", how="left")

@@ -8,7 +8,7 @@ import polars as pl
 
 from leads.scoring import ScoringConfig
 from schemas.vocabulary import ACTIONABLE_STATUSES
-from transforms.cases import stable_id
+from transforms.cases import stable_ids, with_mapped_once
 from transforms.normalize import normalized_party, normalized_street
 
 # Confidence given to each value source (0-1); an AVM carries its own (0-100 -> 0-1).
@@ -48,22 +48,25 @@ def plaintiff_type() -> pl.Expr:
 def with_plaintiff_type(cases: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
     """Cases with `plaintiff_holds_loan` (the plaintiff's normalized name is the lender of an open recorded
     loan on the parcel) and `plaintiff_type`. cases: case_id, plaintiff; loans: case_id, lender."""
+    # names repeat (a few lenders hold most loans): each distinct name is normalized once
     lenders = (
-        loans.select("case_id", normalized_party("lender").alias("_lender"))
+        with_mapped_once(loans.select("case_id", "lender"), "lender", normalized_party("lender"), "_lender")
+        .select("case_id", "_lender")
         .drop_nulls()
         .unique()
         .group_by("case_id")
         .agg(pl.col("_lender").alias("_loan_lenders"))
     )
     return (
-        cases.join(lenders, on="case_id", how="left", maintain_order="left")
+        with_mapped_once(cases, "plaintiff", normalized_party("plaintiff"), "_plaintiff_key")
+        .join(lenders, on="case_id", how="left", maintain_order="left")
         .with_columns(
             pl.col("_loan_lenders")
-            .list.contains(normalized_party("plaintiff"))
+            .list.contains(pl.col("_plaintiff_key"))
             .fill_null(False)
             .alias("plaintiff_holds_loan")
         )
-        .drop("_loan_lenders")
+        .drop("_loan_lenders", "_plaintiff_key")
         .with_columns(plaintiff_type().alias("plaintiff_type"))
     )
 
@@ -187,13 +190,8 @@ def _occupancy() -> list[pl.Expr]:
     return [occupancy.alias("occupancy"), confidence.alias("occupancy_confidence")]
 
 
-def _reason(code: str, points: int, when: pl.Expr) -> pl.Expr:
-    return pl.when(when).then(
-        pl.struct(pl.lit(code).alias("code"), pl.lit(points, dtype=pl.Int32).alias("points"))
-    )
-
-
-def _reasons(cfg: ScoringConfig) -> pl.Expr:
+def _reason_rules(cfg: ScoringConfig) -> list[tuple[str, int, pl.Expr]]:
+    """The scoring rules in reason order: (code, points, when the rule applies)."""
     p = cfg.points
     days = pl.col("days_to_auction")
     stage = pl.col("stage")
@@ -201,51 +199,81 @@ def _reasons(cfg: ScoringConfig) -> pl.Expr:
     wide = (
         pl.col("auction_date_high") - pl.col("auction_date_low")
     ).dt.total_days() > cfg.auction_range_wide_days
-    rules = [
-        _reason("stage_notice_of_sale", p["stage_notice_of_sale"], stage == "NOTICE_OF_SALE"),
-        _reason("stage_final_judgment", p["stage_final_judgment"], stage == "FINAL_JUDGMENT"),
-        _reason("stage_notice_of_default", p["stage_notice_of_default"], stage == "NOTICE_OF_DEFAULT"),
-        _reason("stage_lis_pendens", p["stage_lis_pendens"], stage == "LIS_PENDENS"),
-        _reason("equity_healthy", p["equity_healthy"], band == "healthy"),
-        _reason("equity_thin", p["equity_thin"], band == "thin"),
-        _reason("equity_negative", p["equity_negative"], band == "negative"),
-        _reason("payoff_unknown", p["payoff_unknown"], pl.col("payoff_source") == "unknown"),
+    return [
+        ("stage_notice_of_sale", p["stage_notice_of_sale"], stage == "NOTICE_OF_SALE"),
+        ("stage_final_judgment", p["stage_final_judgment"], stage == "FINAL_JUDGMENT"),
+        ("stage_notice_of_default", p["stage_notice_of_default"], stage == "NOTICE_OF_DEFAULT"),
+        ("stage_lis_pendens", p["stage_lis_pendens"], stage == "LIS_PENDENS"),
+        ("equity_healthy", p["equity_healthy"], band == "healthy"),
+        ("equity_thin", p["equity_thin"], band == "thin"),
+        ("equity_negative", p["equity_negative"], band == "negative"),
+        ("payoff_unknown", p["payoff_unknown"], pl.col("payoff_source") == "unknown"),
         # the brief's rule: verify equity before spending outreach
-        _reason(
+        (
             "equity_unverified",
             p["equity_unverified"],
             band.is_in(["healthy", "thin"]) & (pl.col("value_low") <= pl.col("payoff_high")),
         ),
-        _reason("sale_in_7_days", p["sale_in_7_days"], days <= 7),
-        _reason("sale_in_30_days", p["sale_in_30_days"], (days > 7) & (days <= 30)),
-        _reason("sale_in_90_days", p["sale_in_90_days"], (days > 30) & (days <= 90)),
-        _reason("sale_in_180_days", p["sale_in_180_days"], (days > 90) & (days <= 180)),
-        _reason("sale_later", p["sale_later"], days > 180),
-        _reason(
+        ("sale_in_7_days", p["sale_in_7_days"], days <= 7),
+        ("sale_in_30_days", p["sale_in_30_days"], (days > 7) & (days <= 30)),
+        ("sale_in_90_days", p["sale_in_90_days"], (days > 30) & (days <= 90)),
+        ("sale_in_180_days", p["sale_in_180_days"], (days > 90) & (days <= 180)),
+        ("sale_later", p["sale_later"], days > 180),
+        (
             "auction_estimate_wide",
             p["auction_estimate_wide"],
             (pl.col("auction_date_source") == "estimated") & wide,
         ),
-        _reason("vacant", p["vacant"], pl.col("occupancy") == "vacant"),
-        _reason("absentee", p["absentee"], pl.col("occupancy") == "absentee"),
-        _reason("tax_lien", p["tax_lien"], pl.col("tax_liens") > 0),
-        _reason("hoa_lien", p["hoa_lien"], pl.col("hoa_liens") > 0),
-        _reason("code_lien", p["code_lien"], pl.col("code_liens") > 0),
-        _reason("other_foreclosure", p["other_foreclosure"], pl.col("other_cases_on_parcel") > 0),
-        _reason("value_unknown", p["value_unknown"], pl.col("value_source") == "unknown"),
-        _reason(
+        ("vacant", p["vacant"], pl.col("occupancy") == "vacant"),
+        ("absentee", p["absentee"], pl.col("occupancy") == "absentee"),
+        ("tax_lien", p["tax_lien"], pl.col("tax_liens") > 0),
+        ("hoa_lien", p["hoa_lien"], pl.col("hoa_liens") > 0),
+        ("code_lien", p["code_lien"], pl.col("code_liens") > 0),
+        ("other_foreclosure", p["other_foreclosure"], pl.col("other_cases_on_parcel") > 0),
+        ("value_unknown", p["value_unknown"], pl.col("value_source") == "unknown"),
+        (
             "value_low_confidence",
             p["value_low_confidence"],
             pl.col("value_confidence") < cfg.value_confidence_low,
         ),
-        _reason("parcel_not_matched", p["parcel_not_matched"], pl.col("parcel_apn").is_null()),
-        _reason(
+        ("parcel_not_matched", p["parcel_not_matched"], pl.col("parcel_apn").is_null()),
+        (
             "parcel_match_indirect",
             p["parcel_match_indirect"],
             pl.col("match_method").is_in(["legal_description", "situs_address"]),
         ),
     ]
-    return pl.concat_list(rules).list.drop_nulls()
+
+
+def _score_points(cfg: ScoringConfig) -> pl.Expr:
+    """Sum of the points of every rule that applies (a null condition does not apply)."""
+    return pl.sum_horizontal(
+        pl.when(when).then(pl.lit(points, dtype=pl.Int32)).otherwise(pl.lit(0, dtype=pl.Int32))
+        for _, points, when in _reason_rules(cfg)
+    )
+
+
+def _reason_text(cfg: ScoringConfig) -> pl.Expr:
+    """`code +points; code -points; ...` of the rules that apply, in rule order ("" when none does).
+
+    One string expression per rule (no per-row lists of structs: those cost seconds on 100k leads)."""
+    return pl.concat_str(
+        [
+            pl.when(when).then(pl.lit(f"{code} {'+' if points >= 0 else ''}{points}"))
+            for code, points, when in _reason_rules(cfg)
+        ],
+        separator="; ",
+        ignore_nulls=True,
+    )
+
+
+# Other distress on the parcel, in the order `distress_signals` lists them.
+_DISTRESS = [
+    ("tax_lien", pl.col("tax_liens") > 0),
+    ("hoa_lien", pl.col("hoa_liens") > 0),
+    ("code_lien", pl.col("code_liens") > 0),
+    ("other_foreclosure", pl.col("other_cases_on_parcel") > 0),
+]
 
 
 def _tier(cfg: ScoringConfig) -> pl.Expr:
@@ -289,15 +317,8 @@ def scored_leads(
 
     inputs: case_inputs.sql output + assessment_ratio and price_index_factor per case.
     """
-    ids = (
-        inputs.select("case_key")
-        .unique()
-        .with_columns(
-            pl.col("case_key")
-            .map_elements(lambda k: stable_id("L", k), return_dtype=pl.String)
-            .alias("lead_id")
-        )
-    )
+    keys = inputs.select("case_key").unique()
+    ids = keys.with_columns(stable_ids("L", keys["case_key"]).alias("lead_id"))
     frame = (
         inputs.join(payoffs, on="case_id", how="left", maintain_order="left")
         .join(timeline, on="case_id", how="left", maintain_order="left")
@@ -322,36 +343,24 @@ def scored_leads(
             .otherwise(pl.lit("non_mortgage"))
             .alias("lane"),
             lane_confidence().alias("lane_confidence"),
-            pl.concat_list(
-                pl.when(pl.col("tax_liens") > 0).then(pl.lit("tax_lien")),
-                pl.when(pl.col("hoa_liens") > 0).then(pl.lit("hoa_lien")),
-                pl.when(pl.col("code_liens") > 0).then(pl.lit("code_lien")),
-                pl.when(pl.col("other_cases_on_parcel") > 0).then(pl.lit("other_foreclosure")),
-            )
-            .list.drop_nulls()
-            .alias("_distress"),
-            _reasons(cfg).alias("_reasons"),
         )
         .with_columns(
-            pl.col("_distress").list.len().cast(pl.Int32).alias("distress_count"),
-            pl.col("_distress").list.join(",").alias("distress_signals"),
+            pl.sum_horizontal(
+                pl.when(when).then(pl.lit(1, dtype=pl.Int32)).otherwise(pl.lit(0, dtype=pl.Int32))
+                for _, when in _DISTRESS
+            ).alias("distress_count"),
+            pl.concat_str(
+                [pl.when(when).then(pl.lit(signal)) for signal, when in _DISTRESS],
+                separator=",",
+                ignore_nulls=True,
+            ).alias("distress_signals"),
             pl.when(pl.col("actionable"))
-            .then(pl.col("_reasons").list.eval(pl.element().struct.field("points")).list.sum().clip(0, 100))
+            .then(_score_points(cfg).clip(0, 100))
             .otherwise(0)
             .cast(pl.Int32)
             .alias("score"),
             pl.when(pl.col("actionable"))
-            .then(
-                pl.col("_reasons")
-                .list.eval(
-                    pl.element().struct.field("code")
-                    + pl.when(pl.element().struct.field("points") >= 0)
-                    .then(pl.lit(" +"))
-                    .otherwise(pl.lit(" "))
-                    + pl.element().struct.field("points").cast(pl.String)
-                )
-                .list.join("; ")
-            )
+            .then(_reason_text(cfg))
             .otherwise(pl.lit("not_actionable: ") + pl.col("status"))
             .alias("reasons"),
         )

@@ -57,44 +57,83 @@ _PARTY_NOISE = (
 )
 
 
+# The match keys (apn, street, legal) are each one chain of passes over the text, ending in `.replace("", None)`
+# for "no key": the usual `pl.when(f(text)).then(text)` computes `text` twice where expressions run eagerly
+# (`DataFrame.with_columns` has no common-subexpression elimination). Padding apn keys to `digits` still does:
+# filings are few.
+
+
 def normalized_apn(column: str, digits: pl.Expr | int | None = None) -> pl.Expr:
     """Upper-case alphanumerics; float-formatted ids lose their `.0`; all-digit ids are left-padded to `digits`."""
     text = (
         pl.col(column)
-        .str.strip_chars()
         .str.to_uppercase()
-        .str.replace(r"^(\d+)\.0+$", "${1}")
+        # `\s*` stands in for stripping the id first: whitespace is dropped with the other punctuation below
+        .str.replace(r"^\s*(\d+)\.0+\s*$", "${1}")
         .str.replace_all(r"[^0-9A-Z]", "")
+        .replace("", None)
     )
     if digits is None:
-        return pl.when(text != "").then(text)
+        return text
     width = digits if isinstance(digits, pl.Expr) else pl.lit(digits)
     all_digits = text.str.contains(r"^\d+$")
-    padded = pl.when(all_digits & width.is_not_null()).then(text.str.zfill(width)).otherwise(text)
-    return pl.when(text != "").then(padded)
+    return pl.when(all_digits & width.is_not_null()).then(text.str.zfill(width)).otherwise(text)
+
+
+# normalized_street works in whole-string passes (no per-row lists: a roll has millions of rows).
+# 1. One regex replace; each match becomes one space. Word characters are [0-9A-Z#/-], separators anything else
+#    but the comma. A match is:
+#    - the whole line, when its first word does not start with a digit (the key will be null);
+#    - the first comma and everything after it (only the street line counts);
+#    - a run of separators that is not all spaces, or two or more spaces.
+#    Left: words separated by single spaces, maybe spaces at either end. A single space, the usual separator,
+#    matches nothing and costs nothing.
+_STREET_SEPARATORS = (
+    r"(?s)^[^0-9A-Z#/,-]*[A-Z#/-].*"
+    r"|,.*"
+    r"|[ ]*[^0-9A-Z#/ ,-][^0-9A-Z#/,-]*"
+    r"|[ ]{2,}"
+)
+# 2. With a space added on either side, Aho-Corasick rewrites " STREET " -> " ST " etc. A match takes the space
+#    after its word, so a listed word right after a rewritten one is skipped; a second pass gets it (no
+#    abbreviation is itself a listed word). Words that stay as they are need no pattern. No listed word or
+#    abbreviation starts with a digit, so the check on the first word in 1 still holds after rewriting.
+_STREET_PATTERNS = [f" {word} " for word, abbreviation in _STREET_WORDS.items() if word != abbreviation]
+_STREET_REPLACEMENTS = [
+    f" {abbreviation} " for word, abbreviation in _STREET_WORDS.items() if word != abbreviation
+]
 
 
 def normalized_street(column: str) -> pl.Expr:
-    """The street line in USPS form: `1234 North Oak Street, Tampa FL` -> `1234 N OAK ST`."""
-    words = (
+    """The street line in USPS form: `1234 North Oak Street, Tampa FL` -> `1234 N OAK ST`; null unless it starts
+    with a digit. Words: runs of [0-9A-Z#/-] before the first comma, after upper-casing and dropping `.` and `'`;
+    anything else separates them."""
+    line = (
         pl.col(column)
         .str.to_uppercase()
-        .str.split(",")
-        .list.first()
         .str.replace_all(r"[.\x27]", "")
-        .str.replace_all(r"[^0-9A-Z#/ -]", " ")
-        .str.strip_chars()
-        .str.split(" ")
-        .list.eval(pl.element().filter(pl.element() != "").replace(_STREET_WORDS))
-        .list.join(" ")
+        .str.replace_all(_STREET_SEPARATORS, " ")
     )
-    return pl.when(words.str.contains(r"^\d")).then(words)
+    return (
+        pl.concat_str(pl.lit(" "), line, pl.lit(" "))
+        .str.replace_many(_STREET_PATTERNS, _STREET_REPLACEMENTS)
+        .str.replace_many(_STREET_PATTERNS, _STREET_REPLACEMENTS)
+        .str.strip_chars(" ")
+        .replace("", None)
+    )
 
 
 def normalized_legal(column: str) -> pl.Expr:
-    """Legal description compared on upper-case words only (spacing, case and punctuation ignored)."""
-    text = pl.col(column).str.to_uppercase().str.replace_all(r"[^0-9A-Z]+", " ").str.strip_chars()
-    return pl.when(text.str.len_chars() >= 8).then(text)
+    """Legal description compared on upper-case words only (spacing, case and punctuation ignored); null when
+    shorter than 8 characters."""
+    text = (
+        pl.col(column)
+        .str.to_uppercase()
+        # every run of characters other than [0-9A-Z] -> one space; a lone space (the common case) is left alone
+        .str.replace_all(r"[^0-9A-Z]{2,}|[^0-9A-Z ]", " ")
+        .str.strip_chars(" ")
+    )
+    return text.str.replace(r"^.{0,7}$", "").replace("", None)
 
 
 def normalized_party(column: str) -> pl.Expr:

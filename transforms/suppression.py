@@ -43,6 +43,13 @@ def with_suppression(leads: pl.DataFrame, optouts: pl.DataFrame) -> pl.DataFrame
     )
     names = entries.filter(pl.col("name_key").is_not_null()).select("name_key").unique()
     streets = entries.filter(pl.col("street_key").is_not_null()).select("street_key", "zip5").unique()
+    if names.is_empty() and streets.is_empty():
+        # nothing to match against: the leads' name and street keys need not be computed
+        return leads.with_columns(
+            pl.col("lead_id")
+            .is_in(pl.Series([], dtype=leads.schema["lead_id"]).implode())
+            .alias("suppressed")
+        )
     keyed = leads.select(
         "lead_id",
         person_key("owner_name").alias("name_key"),

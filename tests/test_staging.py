@@ -1,0 +1,139 @@
+"""Staging one file at a time inside one transaction: duplicates across files, first loads, worker parts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from leads import pipeline
+from leads.db import state_db
+from leads.landing import landed_deliveries
+from leads.settings import Settings
+from leads.sources import SourceConfig
+from leads.staging import commit_prepared, prepared_source, staged_source
+
+AS_OF = dt.date(2026, 11, 27)
+NOW = dt.datetime(2026, 11, 27, 6, 0)
+HEADER = "DocNumber,RecDate,DocType,TSNumber,APN,AmountDue\n"
+CONFIG = SourceConfig.model_validate(
+    {
+        "source": "ca_test",
+        "kind": "filings",
+        "county": {"name": "Test", "state": "CA", "fips": "06999"},
+        "format": {"type": "delimited", "glob": "*.csv", "header": True},
+        "fields": {
+            "record_id": "DocNumber",
+            "recorded_date": "RecDate",
+            "doc_type": "DocType",
+            "case_number": "TSNumber",
+            "apn": "APN",
+            "amount_due": "AmountDue",
+        },
+        "record_key": ["record_id"],
+        "events": {"NOD": "NOTICE_OF_DEFAULT"},
+    }
+)
+
+
+def _deliver(landing: Path, day: str, name: str, rows: list[str]) -> None:
+    path = landing / "ca_test" / day / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "".join(r + "\n" for r in rows))
+
+
+def _nod(record: str, amount: int) -> str:
+    return f"{record},2026-11-20,NOD,TS-{record},{record}11,${amount}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    landing = tmp_path / "landing"
+    # two deliveries, three files: b.csv repeats record 2 (twice: the later line wins), 2026-11-26 repeats 1 and 3
+    _deliver(landing, "2026-11-25", "a.csv", [_nod("1", 100), _nod("2", 200)])
+    _deliver(landing, "2026-11-25", "b.csv", [_nod("2", 210), _nod("3", 300), _nod("2", 220)])
+    _deliver(landing, "2026-11-26", "a.csv", [_nod("1", 150), _nod("3", 350), _nod("4", 400)])
+    return Settings(data_dir=tmp_path / "data", landing_dir=landing)
+
+
+def _staged(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute(
+        "SELECT record_id, amount_due, file, delivery_date FROM staged_filings ORDER BY record_id"
+    ).fetchall()
+
+
+EXPECTED = [
+    ("1", 150.0, "a.csv", dt.date(2026, 11, 26)),
+    ("2", 220.0, "b.csv", dt.date(2026, 11, 25)),
+    ("3", 350.0, "a.csv", dt.date(2026, 11, 26)),
+    ("4", 400.0, "a.csv", dt.date(2026, 11, 26)),
+]
+
+
+def _landed(con: duckdb.DuckDBPyConnection, settings: Settings) -> list:
+    pipeline.ensure_staged_tables(con)
+    return landed_deliveries(con, CONFIG, settings.landing, settings.data_dir, AS_OF, "run-1", NOW).files
+
+
+def test_one_batch_of_files_keeps_the_latest_row_per_key_and_counts_every_duplicate(
+    settings: Settings,
+) -> None:
+    with state_db(settings) as con:
+        result = staged_source(con, CONFIG, _landed(con, settings), settings.data_dir, "run-1")
+        assert _staged(con) == EXPECTED
+    # 8 valid rows, 4 keys: one repeat inside b.csv, one across a/b, two across the deliveries
+    assert (result.rows_in, result.rows_duplicate, result.rows_staged) == (8, 4, 4)
+
+
+def test_a_first_load_and_a_load_on_top_of_staged_rows_agree(settings: Settings) -> None:
+    with state_db(settings) as con:
+        staged_source(con, CONFIG, _landed(con, settings), settings.data_dir, "run-1")
+        first = _staged(con)
+    # the same files staged again over existing rows take the key-join path, and change nothing
+    with state_db(settings) as con:
+        con.execute("UPDATE raw_manifest SET status = 'landed'")
+        files = _landed(con, settings)
+        again = staged_source(con, CONFIG, files, settings.data_dir, "run-2")
+        assert _staged(con) == first == EXPECTED
+    assert (again.rows_duplicate, again.rows_staged) == (4, 4)
+
+
+def test_parts_prepared_on_a_worker_commit_to_the_same_rows(settings: Settings, tmp_path: Path) -> None:
+    with state_db(settings) as con:
+        files = _landed(con, settings)
+        prepared = prepared_source(CONFIG, files, settings.data_dir, None, tmp_path / "prepared")
+        assert len(prepared.parts) == 3 and all(p.staged_path for p in prepared.parts)
+        result = commit_prepared(con, CONFIG, prepared, "run-1")
+        assert _staged(con) == EXPECTED
+        statuses = con.execute("SELECT DISTINCT status FROM raw_manifest").fetchall()
+    assert (result.rows_duplicate, result.rows_staged) == (4, 4)
+    assert statuses == [("staged",)]
+
+
+def test_a_failing_file_keeps_the_files_before_it_and_is_retried(settings: Settings) -> None:
+    """A landed file is the unit of atomicity: the files staged before a failing one stay staged; the failing
+    file is marked failed, keeps nothing, and is staged next run once it is fixed."""
+    bad = settings.landing / "ca_test" / "2026-11-26" / "z.csv"
+    _deliver(settings.landing, "2026-11-26", "z.csv", ["5,not a date,NOD,TS-5,511,$1"])  # 100 % rejected
+    with state_db(settings) as con:
+        pipeline.ensure_staged_tables(con)
+        outcome = pipeline.run_source(con, CONFIG, settings, AS_OF, "run-1", NOW)
+        assert outcome.status == "failed"
+        assert "z.csv" in outcome.message and "the 3 file(s) before it were staged" in outcome.message
+        assert _staged(con) == EXPECTED
+        assert con.execute("SELECT count(*) FROM quarantine").fetchall() == [(0,)]
+        statuses = con.execute("SELECT file_name, status FROM raw_manifest ORDER BY ALL").fetchall()
+        assert statuses == [
+            ("a.csv", "staged"),
+            ("a.csv", "staged"),
+            ("b.csv", "staged"),
+            ("z.csv", "failed"),
+        ]
+    bad.unlink()
+    _deliver(settings.landing, "2026-11-27", "z.csv", [_nod("5", 500)])  # the corrected file
+    with state_db(settings) as con:
+        outcome = pipeline.run_source(con, CONFIG, settings, AS_OF, "run-2", NOW)
+        assert (outcome.status, outcome.files_landed, outcome.rows_staged) == ("ok", 1, 1)
+        assert [r[0] for r in _staged(con)] == ["1", "2", "3", "4", "5"]
