@@ -174,8 +174,9 @@ def _latest_in_file(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
 
 
 def _key_hashes(rows: pl.DataFrame | str, key: list[str]) -> pl.DataFrame:
-    """Two independent 64-bit hashes of each row's record key (a 128-bit fingerprint: at 10 million keys, a
-    collision has a chance near 1e-25), from a frame or the key columns of a Parquet file."""
+    """Two differently seeded 64-bit hashes of each row's record key (a 128-bit fingerprint: two different keys
+    are taken for one only if both hashes collide), from a frame or the key columns of a Parquet file. Used to
+    count keys repeated across a batch's files and to skip the key joins when none repeats."""
     keys = rows.select(key) if isinstance(rows, pl.DataFrame) else pl.read_parquet(rows, columns=key)
     struct = pl.struct(pl.col(key).cast(pl.String))
     return keys.select(struct.hash(seed=1).alias("h1"), struct.hash(seed=2).alias("h2"))
