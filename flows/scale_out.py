@@ -79,10 +79,9 @@ class Landed:
 
 @dataclass(frozen=True)
 class Prepared:
-    """What a worker sends back: the Parquet paths and counts, or why the source failed."""
+    """What a worker sends back: the Parquet paths and counts, and why the source failed if it did."""
 
-    files: PreparedFiles | None
-    failure: str | None = None
+    files: PreparedFiles
 
 
 @task(name="land", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -103,11 +102,9 @@ def prepare_source(
     config: SourceConfig, files: list[LandedFile], data_dir: str, norm_rows: float | None, folder: str
 ) -> Prepared:
     """On a Dask worker: read, canonicalize, validate and key one source's landed files into Parquet.
-    Needs data/raw and the scratch folder at the same paths as the flow (a shared filesystem)."""
-    try:
-        return Prepared(prepared_source(config, files, Path(data_dir), norm_rows, Path(folder)))
-    except SourceFailed as exc:
-        return Prepared(None, str(exc))
+    Needs data/raw and the scratch folder at the same paths as the flow (a shared filesystem). A file that
+    fails its checks ends the preparation; its reason travels back in the result (not as an exception)."""
+    return Prepared(prepared_source(config, files, Path(data_dir), norm_rows, Path(folder)))
 
 
 @task(name="commit-source", cache_policy=NO_CACHE)
@@ -118,11 +115,11 @@ def commit_source(
     source's outcome row."""
     outcome = landed.outcome
     with state_db(settings) as con:
-        if prepared.files is None:
-            outcome = pipeline.source_failed(con, outcome, landed.files, prepared.failure or "prepare failed")
-        else:
+        try:
             result = commit_prepared(con, config, prepared.files, run_id)
             outcome = pipeline.source_staged(outcome, result)
+        except SourceFailed as exc:
+            outcome = pipeline.source_failed(con, outcome, landed.files, str(exc))
         pipeline.record_source(con, run_id, outcome)
     log_outcome(outcome)
     return outcome

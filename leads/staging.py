@@ -301,10 +301,12 @@ class PartFiles:
 
 @dataclass(frozen=True)
 class PreparedFiles:
-    """One source prepared on a worker: its counts and warnings, and each file's Parquet parts in order."""
+    """One source prepared on a worker: its counts and warnings, each file's Parquet parts in order, and the
+    one-line reason when a file failed its checks (the parts before it are kept, as in-process)."""
 
     result: StageResult
     parts: list[PartFiles]
+    failure: str | None = None
 
 
 def prepared_source(
@@ -315,16 +317,19 @@ def prepared_source(
     folder.mkdir(parents=True, exist_ok=True)
     result = StageResult()
     parts = []
-    # lz4: scratch files live minutes; half zstd's write time for a somewhat larger file
-    for number, part in enumerate(prepared_parts(config, files, data_dir, norm_rows, result)):
-        staged_path = quarantine_path = None
-        if part.staged is not None:
-            staged_path = str(folder / f"staged-{number:04d}.parquet")
-            part.staged.write_parquet(staged_path, compression="lz4")
-        if not part.quarantine.is_empty():
-            quarantine_path = str(folder / f"quarantine-{number:04d}.parquet")
-            part.quarantine.write_parquet(quarantine_path, compression="lz4")
-        parts.append(PartFiles(part.files, staged_path, quarantine_path))
+    try:
+        # lz4: scratch files live minutes; half zstd's write time for a somewhat larger file
+        for number, part in enumerate(prepared_parts(config, files, data_dir, norm_rows, result)):
+            staged_path = quarantine_path = None
+            if part.staged is not None:
+                staged_path = str(folder / f"staged-{number:04d}.parquet")
+                part.staged.write_parquet(staged_path, compression="lz4")
+            if not part.quarantine.is_empty():
+                quarantine_path = str(folder / f"quarantine-{number:04d}.parquet")
+                part.quarantine.write_parquet(quarantine_path, compression="lz4")
+            parts.append(PartFiles(part.files, staged_path, quarantine_path))
+    except SourceFailed as exc:
+        return PreparedFiles(result, parts, str(exc))
     return PreparedFiles(result, parts)
 
 
@@ -409,11 +414,15 @@ def _committed_parts(
     parts: Iterable[FilePart | PartFiles],
     run_id: str,
     result: StageResult,
+    failure: str | None = None,
 ) -> StageResult:
+    """Commit each part in order; `failure`: a file after the last part failed its checks (from a worker)."""
     batch = _Batch(first_load=not _source_has_rows(con, config))
     try:
         for part in parts:
             _commit_part(con, config, part, run_id, batch, result)
+        if failure is not None:
+            raise SourceFailed(failure)
     except SourceFailed as exc:
         if batch.files_committed:
             raise SourceFailed(f"{exc} (the {batch.files_committed} file(s) before it were staged)") from None
@@ -428,8 +437,9 @@ def commit_prepared(
     run_id: str,
 ) -> StageResult:
     """Commit the parts a worker prepared, one landed file per transaction (as `staged_source`); DuckDB reads
-    the Parquet parts directly (the rows never enter this process as frames)."""
-    return _committed_parts(con, config, prepared.parts, run_id, prepared.result)
+    the Parquet parts directly (the rows never enter this process as frames). Raises SourceFailed, after
+    committing the parts before it, when a file failed on the worker."""
+    return _committed_parts(con, config, prepared.parts, run_id, prepared.result, prepared.failure)
 
 
 def staged_source(

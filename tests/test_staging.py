@@ -10,6 +10,7 @@ import pytest
 
 from leads import pipeline
 from leads.db import state_db
+from leads.errors import SourceFailed
 from leads.landing import landed_deliveries
 from leads.settings import Settings
 from leads.sources import SourceConfig
@@ -137,3 +138,16 @@ def test_a_failing_file_keeps_the_files_before_it_and_is_retried(settings: Setti
         outcome = pipeline.run_source(con, CONFIG, settings, AS_OF, "run-2", NOW)
         assert (outcome.status, outcome.files_landed, outcome.rows_staged) == ("ok", 1, 1)
         assert [r[0] for r in _staged(con)] == ["1", "2", "3", "4", "5"]
+
+
+def test_a_file_failing_on_a_worker_leaves_the_same_state_as_in_process(
+    settings: Settings, tmp_path: Path
+) -> None:
+    _deliver(settings.landing, "2026-11-26", "z.csv", ["5,not a date,NOD,TS-5,511,$1"])  # 100 % rejected
+    with state_db(settings) as con:
+        files = _landed(con, settings)
+        prepared = prepared_source(CONFIG, files, settings.data_dir, None, tmp_path / "prepared")
+        assert len(prepared.parts) == 3 and "z.csv" in (prepared.failure or "")
+        with pytest.raises(SourceFailed, match=r"z\.csv.*the 3 file\(s\) before it were staged"):
+            commit_prepared(con, CONFIG, prepared, "run-1")
+        assert _staged(con) == EXPECTED
