@@ -35,3 +35,28 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LEADS_LANDING_DIR", str(landing))
     monkeypatch.setenv("LEADS_ENVIRONMENT", "test")
     return tmp_path / "data"
+
+
+@pytest.fixture
+def ca_test_source():  # -> leads.sources.SourceConfig (imported late: collection stays light)
+    """A small CSV filings source (`ca_test`, NOD notices) for landing and staging tests."""
+    from leads.sources import SourceConfig
+
+    return SourceConfig.model_validate(
+        {
+            "source": "ca_test",
+            "kind": "filings",
+            "county": {"name": "Test", "state": "CA", "fips": "06999"},
+            "format": {"type": "delimited", "glob": "*.csv", "header": True},
+            "fields": {
+                "record_id": "DocNumber",
+                "recorded_date": "RecDate",
+                "doc_type": "DocType",
+                "case_number": "TSNumber",
+                "apn": "APN",
+                "amount_due": "AmountDue",
+            },
+            "record_key": ["record_id"],
+            "events": {"NOD": "NOTICE_OF_DEFAULT", "NTS": "NOTICE_OF_SALE"},
+        }
+    )

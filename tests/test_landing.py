@@ -20,29 +20,11 @@ HEADER = "DocNumber,RecDate,DocType,TSNumber,APN,AmountDue\n"
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> tuple[Settings, SourceConfig, Path]:
+def setup(tmp_path: Path, ca_test_source: SourceConfig) -> tuple[Settings, SourceConfig, Path]:
     landing = tmp_path / "landing"
     settings = Settings(data_dir=tmp_path / "data", landing_dir=landing)
-    config = SourceConfig.model_validate(
-        {
-            "source": "ca_test",
-            "kind": "filings",
-            "county": {"name": "Test", "state": "CA", "fips": "06999"},
-            "format": {"type": "delimited", "glob": "*.csv", "header": True},
-            "fields": {
-                "record_id": "DocNumber",
-                "recorded_date": "RecDate",
-                "doc_type": "DocType",
-                "case_number": "TSNumber",
-                "apn": "APN",
-                "amount_due": "AmountDue",
-            },
-            "record_key": ["record_id"],
-            "events": {"NOD": "NOTICE_OF_DEFAULT", "NTS": "NOTICE_OF_SALE"},
-        }
-    )
     (landing / "ca_test").mkdir(parents=True)
-    return settings, config, landing / "ca_test"
+    return settings, ca_test_source, landing / "ca_test"
 
 
 def _deliver(folder: Path, day: str, name: str, rows: list[str], header: str = HEADER) -> Path:

@@ -19,24 +19,6 @@ from leads.staging import commit_prepared, prepared_source, staged_source
 AS_OF = dt.date(2026, 11, 27)
 NOW = dt.datetime(2026, 11, 27, 6, 0)
 HEADER = "DocNumber,RecDate,DocType,TSNumber,APN,AmountDue\n"
-CONFIG = SourceConfig.model_validate(
-    {
-        "source": "ca_test",
-        "kind": "filings",
-        "county": {"name": "Test", "state": "CA", "fips": "06999"},
-        "format": {"type": "delimited", "glob": "*.csv", "header": True},
-        "fields": {
-            "record_id": "DocNumber",
-            "recorded_date": "RecDate",
-            "doc_type": "DocType",
-            "case_number": "TSNumber",
-            "apn": "APN",
-            "amount_due": "AmountDue",
-        },
-        "record_key": ["record_id"],
-        "events": {"NOD": "NOTICE_OF_DEFAULT"},
-    }
-)
 
 
 def _deliver(landing: Path, day: str, name: str, rows: list[str]) -> None:
@@ -47,6 +29,11 @@ def _deliver(landing: Path, day: str, name: str, rows: list[str]) -> None:
 
 def _nod(record: str, amount: int) -> str:
     return f"{record},2026-11-20,NOD,TS-{record},{record}11,${amount}"
+
+
+@pytest.fixture
+def config(ca_test_source: SourceConfig) -> SourceConfig:
+    return ca_test_source
 
 
 @pytest.fixture
@@ -73,54 +60,61 @@ EXPECTED = [
 ]
 
 
-def _landed(con: duckdb.DuckDBPyConnection, settings: Settings) -> list:
+def _landed(con: duckdb.DuckDBPyConnection, settings: Settings, config: SourceConfig) -> list:
     pipeline.ensure_staged_tables(con)
-    return landed_deliveries(con, CONFIG, settings.landing, settings.data_dir, AS_OF, "run-1", NOW).files
+    return landed_deliveries(con, config, settings.landing, settings.data_dir, AS_OF, "run-1", NOW).files
 
 
 def test_one_batch_of_files_keeps_the_latest_row_per_key_and_counts_every_duplicate(
     settings: Settings,
+    config: SourceConfig,
 ) -> None:
     with state_db(settings) as con:
-        result = staged_source(con, CONFIG, _landed(con, settings), settings.data_dir, "run-1")
+        result = staged_source(con, config, _landed(con, settings, config), settings.data_dir, "run-1")
         assert _staged(con) == EXPECTED
     # 8 valid rows, 4 keys: one repeat inside b.csv, one across a/b, two across the deliveries
     assert (result.rows_in, result.rows_duplicate, result.rows_staged) == (8, 4, 4)
 
 
-def test_a_first_load_and_a_load_on_top_of_staged_rows_agree(settings: Settings) -> None:
+def test_a_first_load_and_a_load_on_top_of_staged_rows_agree(
+    settings: Settings, config: SourceConfig
+) -> None:
     with state_db(settings) as con:
-        staged_source(con, CONFIG, _landed(con, settings), settings.data_dir, "run-1")
+        staged_source(con, config, _landed(con, settings, config), settings.data_dir, "run-1")
         first = _staged(con)
     # the same files staged again over existing rows take the key-join path, and change nothing
     with state_db(settings) as con:
         con.execute("UPDATE raw_manifest SET status = 'landed'")
-        files = _landed(con, settings)
-        again = staged_source(con, CONFIG, files, settings.data_dir, "run-2")
+        files = _landed(con, settings, config)
+        again = staged_source(con, config, files, settings.data_dir, "run-2")
         assert _staged(con) == first == EXPECTED
     assert (again.rows_duplicate, again.rows_staged) == (4, 4)
 
 
-def test_parts_prepared_on_a_worker_commit_to_the_same_rows(settings: Settings, tmp_path: Path) -> None:
+def test_parts_prepared_on_a_worker_commit_to_the_same_rows(
+    settings: Settings, config: SourceConfig, tmp_path: Path
+) -> None:
     with state_db(settings) as con:
-        files = _landed(con, settings)
-        prepared = prepared_source(CONFIG, files, settings.data_dir, None, tmp_path / "prepared")
+        files = _landed(con, settings, config)
+        prepared = prepared_source(config, files, settings.data_dir, None, tmp_path / "prepared")
         assert len(prepared.parts) == 3 and all(p.staged_path for p in prepared.parts)
-        result = commit_prepared(con, CONFIG, prepared, "run-1")
+        result = commit_prepared(con, config, prepared, "run-1")
         assert _staged(con) == EXPECTED
         statuses = con.execute("SELECT DISTINCT status FROM raw_manifest").fetchall()
     assert (result.rows_duplicate, result.rows_staged) == (4, 4)
     assert statuses == [("staged",)]
 
 
-def test_a_failing_file_keeps_the_files_before_it_and_is_retried(settings: Settings) -> None:
+def test_a_failing_file_keeps_the_files_before_it_and_is_retried(
+    settings: Settings, config: SourceConfig
+) -> None:
     """A landed file is the unit of atomicity: the files staged before a failing one stay staged; the failing
     file is marked failed, keeps nothing, and is staged next run once it is fixed."""
     bad = settings.landing / "ca_test" / "2026-11-26" / "z.csv"
     _deliver(settings.landing, "2026-11-26", "z.csv", ["5,not a date,NOD,TS-5,511,$1"])  # 100 % rejected
     with state_db(settings) as con:
         pipeline.ensure_staged_tables(con)
-        outcome = pipeline.run_source(con, CONFIG, settings, AS_OF, "run-1", NOW)
+        outcome = pipeline.run_source(con, config, settings, AS_OF, "run-1", NOW)
         assert outcome.status == "failed"
         assert "z.csv" in outcome.message and "the 3 file(s) before it were staged" in outcome.message
         assert _staged(con) == EXPECTED
@@ -135,19 +129,19 @@ def test_a_failing_file_keeps_the_files_before_it_and_is_retried(settings: Setti
     bad.unlink()
     _deliver(settings.landing, "2026-11-27", "z.csv", [_nod("5", 500)])  # the corrected file
     with state_db(settings) as con:
-        outcome = pipeline.run_source(con, CONFIG, settings, AS_OF, "run-2", NOW)
+        outcome = pipeline.run_source(con, config, settings, AS_OF, "run-2", NOW)
         assert (outcome.status, outcome.files_landed, outcome.rows_staged) == ("ok", 1, 1)
         assert [r[0] for r in _staged(con)] == ["1", "2", "3", "4", "5"]
 
 
 def test_a_file_failing_on_a_worker_leaves_the_same_state_as_in_process(
-    settings: Settings, tmp_path: Path
+    settings: Settings, config: SourceConfig, tmp_path: Path
 ) -> None:
     _deliver(settings.landing, "2026-11-26", "z.csv", ["5,not a date,NOD,TS-5,511,$1"])  # 100 % rejected
     with state_db(settings) as con:
-        files = _landed(con, settings)
-        prepared = prepared_source(CONFIG, files, settings.data_dir, None, tmp_path / "prepared")
+        files = _landed(con, settings, config)
+        prepared = prepared_source(config, files, settings.data_dir, None, tmp_path / "prepared")
         assert len(prepared.parts) == 3 and "z.csv" in (prepared.failure or "")
         with pytest.raises(SourceFailed, match=r"z\.csv.*the 3 file\(s\) before it were staged"):
-            commit_prepared(con, CONFIG, prepared, "run-1")
+            commit_prepared(con, config, prepared, "run-1")
         assert _staged(con) == EXPECTED
