@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,16 +64,16 @@ def _receipts(con: duckdb.DuckDBPyConnection, source: str) -> Receipts:
     }
 
 
-def _digest(path: Path, day: dt.date, receipts: Receipts) -> str:
-    """The file's sha256: from the manifest when the file is the one staged under this name and size and has
-    not been written since that run began (modification time before its received_at, both UTC); else read."""
+def _known_digest(path: Path, day: dt.date, receipts: Receipts) -> str | None:
+    """The sha256 of the file staged under this name and size, when the file has not been written since that
+    run began (modification time before its received_at, both UTC); None when it must be read."""
     stat = path.stat()
     receipt = receipts.get((day, path.name, stat.st_size))
     if receipt is not None and receipt[2] == "staged":
         modified = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(tzinfo=None)
         if modified < receipt[0]:
             return receipt[1]
-    return sha256_of(path)
+    return None
 
 
 def _delivery_dirs(source_dir: Path, as_of: dt.date, refused: list[str]) -> list[tuple[dt.date, Path]]:
@@ -106,19 +105,39 @@ def _safe_files(folder: Path, pattern: str, refused: list[str]) -> list[Path]:
     return files
 
 
-def _copy_immutable(src: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.part")
-    shutil.copyfile(src, temp)
-    with temp.open("rb") as handle:
-        os.fsync(handle.fileno())
+def _received(path: Path, folder: Path) -> tuple[Path, str]:
+    """The delivery copied into `folder` under a temporary name, and its sha256: the delivery is read once,
+    hashed as it is copied (it is usually new; a copy of content already staged is dropped by the caller)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temp = folder / f".{path.name}.part"
+    digest = hashlib.sha256()
+    with path.open("rb") as source, temp.open("wb") as copy:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            digest.update(block)
+            copy.write(block)
+        copy.flush()
+        os.fsync(copy.fileno())
+    return temp, digest.hexdigest()
+
+
+def _kept(temp: Path, name: str, digest: str) -> Path:
+    """The received copy made the immutable raw file `name` (beside it); when another content already has that
+    name (a corrected re-delivery) it is kept as `<stem>.<sha256 prefix><suffix>`: raw is never overwritten."""
+    target = temp.with_name(name)
+    if target.exists() and sha256_of(target) != digest:
+        target = target.with_name(f"{target.stem}.{digest[:12]}{target.suffix}")
+    if target.exists():
+        temp.unlink()  # the same bytes are already in raw (a retried file)
+        return target
     os.chmod(temp, 0o444)  # raw files are never modified
     os.replace(temp, target)
+    return target
 
 
 def _landed(
     con: duckdb.DuckDBPyConnection,
     path: Path,
+    temp: Path,
     digest: str,
     source: str,
     day: dt.date,
@@ -128,13 +147,8 @@ def _landed(
     run_id: str,
     received_at: dt.datetime,
 ) -> LandedFile:
-    """Copy one delivery file into raw (once) and record it in the manifest (once per content)."""
-    target = data_dir / "raw" / source / day.isoformat() / path.name
-    if target.exists() and sha256_of(target) != digest:
-        # a corrected re-delivery under the same name: keep both, never overwrite raw
-        target = target.with_name(f"{path.stem}.{digest[:12]}{path.suffix}")
-    if not target.exists():
-        _copy_immutable(path, target)
+    """Keep one received delivery file in raw and record it in the manifest (once per content)."""
+    target = _kept(temp, path.name, digest)
     landed = LandedFile(
         source, day, path.name, str(target.relative_to(data_dir)), digest, path.stat().st_size, role
     )
@@ -178,25 +192,34 @@ def landed_deliveries(
     for day, folder in _delivery_dirs(source_dir, as_of, refused):
         mains = _safe_files(folder, config.format.glob, refused)
         companions = [p for j in config.joins for p in _safe_files(folder, j.glob, refused) if p not in mains]
+        raw = data_dir / "raw" / config.source / day.isoformat()
         new_mains = []
         for path in mains:
-            digest = _digest(path, day, receipts)
+            if known.get(_known_digest(path, day, receipts)) == "staged":
+                skipped += 1  # the file staged earlier under this name, unchanged: not read again
+                continue
+            temp, digest = _received(path, raw)
             if known.get(digest) == "staged" or digest in seen:
+                temp.unlink()
                 skipped += 1  # same content delivered again (any name): nothing new
                 continue
             seen.add(digest)
             new_mains.append(
-                _landed(con, path, digest, config.source, day, data_dir, "main", known, run_id, received_at)
+                _landed(
+                    con, path, temp, digest, config.source, day, data_dir, "main", known, run_id, received_at
+                )
             )
         if not new_mains:
             continue
         to_stage.extend(new_mains)
         for path in dict.fromkeys(companions):
+            temp, digest = _received(path, raw)
             to_stage.append(
                 _landed(
                     con,
                     path,
-                    sha256_of(path),
+                    temp,
+                    digest,
                     config.source,
                     day,
                     data_dir,

@@ -10,7 +10,6 @@ each file either fully staged or untouched (and retried next run). `staged_sourc
 from __future__ import annotations
 
 import fnmatch
-import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -85,25 +84,35 @@ def _joined(
     return frame
 
 
+@dataclass
+class _FileRecords:
+    """One landed main file read, canonicalized, validated and keyed (before the in-file dedupe)."""
+
+    valid: pl.DataFrame
+    quarantine: pl.DataFrame
+    rows_in: int
+    rows_ignored: int
+    notes: list[str]  # warnings for the run report (unexpected columns)
+
+
 def _file_records(
     config: SourceConfig, landed: LandedFile, data_dir: Path, companions: list[LandedFile]
-) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
-    """(valid canonical rows, quarantine rows, rows read, rows ignored) for one landed main file."""
+) -> _FileRecords:
+    """The valid canonical rows, quarantine rows and counts of one landed main file."""
     try:
         delivery = read_delivery(data_dir / landed.raw_path, config.format)
     except SourceFailed as exc:
         raise SourceFailed(f"{landed.file_name}: {exc}") from None
     if config.joins and not delivery.frame.is_empty():
         delivery = RawDelivery(_joined(config, delivery.frame, companions, data_dir), delivery.unreadable)
-    if not delivery.frame.is_empty():
-        _check_extra_columns(config, landed, delivery.frame.columns)
+    notes = [] if delivery.frame.is_empty() else _extra_columns(config, landed, delivery.frame.columns)
     missing = sorted(set(config.raw_columns) - set(delivery.frame.columns))
     if missing and not delivery.frame.is_empty():
         raise SourceFailed(f"{landed.file_name}: schema drift: missing column(s) {missing}")
     quarantine = unreadable_rows(delivery.unreadable, config.source, landed.file_name)
     rows_in = delivery.frame.height + len(delivery.unreadable)
     if delivery.frame.is_empty():
-        return pl.DataFrame(), quarantine, rows_in, 0
+        return _FileRecords(pl.DataFrame(), quarantine, rows_in, 0, notes)
     records = canonical_records(
         delivery.frame, config.fields, _canonical_fields(config), config.null_values, config.date_formats
     )
@@ -134,11 +143,7 @@ def _file_records(
         valid = filing_match_keys(valid, config.parcel_id.digits)
     elif config.kind == "parcels":
         valid = parcel_match_keys(valid)
-    return valid, quarantine, rows_in, ignored
-
-
-class ExtraColumns(Warning):
-    """Columns beyond the contract; a warning unless the source says `extra_columns: fail`."""
+    return _FileRecords(valid, quarantine, rows_in, ignored, notes)
 
 
 def _expected_columns(config: SourceConfig) -> set[str]:
@@ -146,14 +151,15 @@ def _expected_columns(config: SourceConfig) -> set[str]:
     return set(config.format.columns or config.raw_columns) | joined | {"source_line"}
 
 
-def _check_extra_columns(config: SourceConfig, landed: LandedFile, columns: list[str]) -> None:
+def _extra_columns(config: SourceConfig, landed: LandedFile, columns: list[str]) -> list[str]:
+    """The warning for columns beyond the contract (ignored), unless the source says `extra_columns: fail`
+    (then the file fails) or `ignore`."""
     extra = sorted(set(columns) - _expected_columns(config))
     if extra and config.extra_columns == "fail":
         raise SourceFailed(f"{landed.file_name}: schema drift: unexpected column(s) {extra}")
     if extra and config.extra_columns == "warn":
-        warnings.warn(
-            f"{landed.file_name}: unexpected column(s) {extra} (ignored)", ExtraColumns, stacklevel=2
-        )
+        return [f"{landed.file_name}: unexpected column(s) {extra} (ignored)"]
+    return []
 
 
 def recent_median_rows(con: duckdb.DuckDBPyConnection, source: str) -> float | None:
@@ -252,12 +258,15 @@ def prepared_parts(
     `norm_rows` is the source's recent median delivery size. A part's frames are released when the next one
     is asked for. Raises SourceFailed to fail the source."""
     mains = sorted((f for f in files if f.role == "main"), key=lambda f: (f.delivery_date, f.file_name))
+
+    def companions(landed: LandedFile) -> list[LandedFile]:
+        return [f for f in files if f.role == "companion" and f.delivery_date == landed.delivery_date]
+
     for landed in mains:
-        companions = [f for f in files if f.role == "companion" and f.delivery_date == landed.delivery_date]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ExtraColumns)
-            valid, quarantine, rows_in, ignored = _file_records(config, landed, data_dir, companions)
-        result.warnings += [str(w.message) for w in caught if issubclass(w.category, ExtraColumns)]
+        read = _file_records(config, landed, data_dir, companions(landed))
+        valid, quarantine, rows_in, ignored = read.valid, read.quarantine, read.rows_in, read.rows_ignored
+        result.warnings += read.notes
+        del read
         if norm_rows is not None and norm_rows >= VOLUME_MIN_NORM and rows_in < VOLUME_WARN_RATIO * norm_rows:
             result.warnings.append(
                 f"{landed.file_name}: {rows_in} rows, far below the recent median of {norm_rows:.0f} "
@@ -282,12 +291,10 @@ def prepared_parts(
             result.rows_duplicate += valid.height - staged.height
             result.rows_staged += staged.height
         del valid
-        part = FilePart([landed, *companions], staged, quarantine)
+        part = FilePart([landed, *companions(landed)], staged, quarantine)
         del staged, quarantine
         yield part
-        # the consumer asks for the next file once it has written this one: free its rows before reading on
-        part.staged = None
-        part.quarantine = pl.DataFrame()
+        del part  # the consumer holds it while writing it; not kept here once it asks for the next file
 
 
 @dataclass(frozen=True)
@@ -421,6 +428,7 @@ def _committed_parts(
     try:
         for part in parts:
             _commit_part(con, config, part, run_id, batch, result)
+            del part  # free this file's rows before the next one is taken
         if failure is not None:
             raise SourceFailed(failure)
     except SourceFailed as exc:

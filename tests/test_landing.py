@@ -116,8 +116,8 @@ def test_an_unchanged_staged_file_is_not_read_again(
     _run_at(settings, config, _utc_now() + dt.timedelta(seconds=1))
     new = _deliver(folder, "2026-11-26", "b.csv", ["2,2026-11-21,NOD,TS-2,222,$5"])
     read: list[str] = []
-    real = landing.sha256_of
-    monkeypatch.setattr(landing, "sha256_of", lambda path: read.append(path.name) or real(path))
+    real = landing._received
+    monkeypatch.setattr(landing, "_received", lambda path, raw: read.append(path.name) or real(path, raw))
     outcome = _run_at(settings, config, _utc_now() + dt.timedelta(seconds=2))
     assert (outcome.files_landed, outcome.files_skipped, outcome.rows_staged) == (1, 1, 1)
     assert old.name not in read and new.name in read

@@ -60,17 +60,23 @@ def canonical_records(
 ) -> pl.DataFrame:
     """One row per raw record in canonical shape: every field of `all_fields` typed (null when the source
     does not map it), the raw text of each parsed field as `<field>_raw`, and the record's `source_line`."""
-    text = raw.select(
+    # lazy: the parsers reuse subexpressions (the trimmed text, the parsed value) that an eager frame would
+    # compute once per use
+    text = raw.lazy().select(
         pl.col("source_line"),
         *[_raw_value(column, null_values).alias(field) for field, column in fields.items()],
     )
     parsed = [f for f in fields if f in PARSED_FIELDS]
     typed = text.rename({f: f"{f}_raw" for f in parsed}).with_columns(_typed(f, date_formats) for f in parsed)
     unmapped = [f for f in all_fields if f not in fields]
-    return typed.with_columns(
-        *[pl.lit(None, dtype=_dtype(f)).alias(f) for f in unmapped],
-        *[pl.lit(None, dtype=pl.String).alias(f"{f}_raw") for f in unmapped if f in PARSED_FIELDS],
-    ).select("source_line", *all_fields, *[f"{f}_raw" for f in all_fields if f in PARSED_FIELDS])
+    return (
+        typed.with_columns(
+            *[pl.lit(None, dtype=_dtype(f)).alias(f) for f in unmapped],
+            *[pl.lit(None, dtype=pl.String).alias(f"{f}_raw") for f in unmapped if f in PARSED_FIELDS],
+        )
+        .select("source_line", *all_fields, *[f"{f}_raw" for f in all_fields if f in PARSED_FIELDS])
+        .collect()
+    )
 
 
 def raw_text_columns(columns: list[str]) -> list[str]:
