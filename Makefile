@@ -54,7 +54,7 @@ serve: install ## Start a local Prefect server (127.0.0.1:4200) and serve the ni
 golden: install-dev ## Regenerate the end-to-end golden file (only when the change is understood)
 	LEADS_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_end_to_end.py
 
-bench: install-dev ## Benchmark: 1M-row ingest + county/metro/state tiers -> data/bench/results.{json,md} (BENCH_ARGS="--tiers county")
+bench: install-dev ## Benchmark: 1M-row ingest + county/metro/state tiers + history series -> data/bench/results.{json,md} (BENCH_ARGS="--tiers county")
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 faults: install-dev ## Fault table: crash/kill loop, disk full, concurrency, bad deliveries (LEADS_SOAK=1: every point)

@@ -22,9 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.tiers import (
+    HISTORY_FLAT_RATIO,
+    HISTORY_YEARS,
     TIERS,
+    Tier,
     cached_marker,
     full_as_of,
+    history_variant,
     incremental_as_of,
     spec_json,
     tier_cache,
@@ -200,14 +204,15 @@ class Runner:
 # ------------------------------------------------------------------------------------------- the parts
 
 
-def ensure_tier(runner: Runner, cache_dir: Path, tier: str, seed: int) -> tuple[Path, dict]:
+def ensure_tier(runner: Runner, cache_dir: Path, tier: str | Tier, seed: int) -> tuple[Path, dict]:
     """The tier's generated inputs (from the cache when the same spec was generated before)."""
-    spec = TIERS[tier].spec(seed)
-    wanted = spec_json(spec)
-    folder = tier_cache(cache_dir, tier, seed)
+    if isinstance(tier, str):
+        tier = TIERS[tier]
+    wanted = spec_json(tier.spec(seed))
+    folder = tier_cache(cache_dir, tier.name, seed)
     marker = cached_marker(folder, wanted)
     if marker is not None:
-        runner.say(f"{tier}: inputs cached in {folder}")
+        runner.say(f"{tier.name}: inputs cached in {folder}")
         return folder, {
             "cached": True,
             "seconds": marker["seconds"],
@@ -215,11 +220,11 @@ def ensure_tier(runner: Runner, cache_dir: Path, tier: str, seed: int) -> tuple[
             "generated_at": marker.get("generated_at"),
         }
     result = runner.job(
-        f"{tier}-generate",
-        {"job": "generate", "tier": tier, "seed": seed, "spec": wanted, "folder": str(folder)},
+        f"{tier.name}-generate",
+        {"job": "generate", "tier": tier.name, "seed": seed, "spec": wanted, "folder": str(folder)},
     )
     if not result.get("ok"):
-        raise RuntimeError(f"{tier}: generation failed: {result.get('stopped') or result.get('error')}")
+        raise RuntimeError(f"{tier.name}: generation failed: {result.get('stopped') or result.get('error')}")
     return folder, {
         "cached": False,
         "seconds": result["stages"][0]["seconds"],
@@ -262,6 +267,83 @@ def run_tier(runner: Runner, bench_dir: Path, tier: str, seed: int, accuracy: bo
             },
         )
     return out
+
+
+def _night(result: dict) -> dict[str, Any]:
+    """The figures of one refresh job the history series keeps."""
+    if not result.get("ok"):
+        return {"ok": False, "error": result.get("stopped") or result.get("error")}
+    stages = {r["stage"]: r["seconds"] for r in result.get("stages", [])}
+    return {
+        "ok": True,
+        "pipeline_s": result["pipeline_s"],
+        "pipeline_cpu_s": result["pipeline_cpu_s"],
+        "peak_rss_mb": result["peak_rss_mb"],
+        "loadavg_1m": result.get("loadavg_1m"),
+        "build_cases_s": stages.get("build_cases"),
+        "build_leads_s": stages.get("build_leads"),
+        "publish_s": stages.get("publish"),
+        "staged_filings": result["outputs"]["state"].get("staged_filings"),
+        "cases": result["outputs"]["state"].get("cases"),
+        "leads": result["outputs"]["published"].get("leads"),
+        "state_db_bytes": result["outputs"]["bytes"]["state_db"],
+    }
+
+
+def run_history(
+    runner: Runner, bench_dir: Path, tier: str, years: tuple[int, ...], seed: int
+) -> dict[str, Any]:
+    """The incremental night's cost as the filing history grows: TIER's parcels and feeds with 1, 2 and 4 years
+    of filings, each a full refresh then one incremental night (same new daily delivery size)."""
+    out: dict[str, Any] = {
+        "tier": tier,
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "flat_ratio": HISTORY_FLAT_RATIO,
+        "points": [],
+    }
+    for count in years:
+        variant = history_variant(tier, count)
+        spec = variant.spec(seed)
+        point: dict[str, Any] = {"years": count, "history_days": spec.history_days}
+        out["points"].append(point)
+        try:
+            folder, _ = ensure_tier(runner, bench_dir / "cache", variant, seed)
+        except RuntimeError as exc:
+            point["error"] = str(exc)
+            continue
+        point["filing_rows"] = (
+            (cached_marker(folder, spec_json(spec)) or {}).get("counts", {}).get("filing_rows")
+        )
+        base = {
+            "job": "refresh",
+            "landing": str(folder / "deliveries"),
+            "data_dir": str(bench_dir / "runs" / variant.name),
+        }
+        full = runner.job(
+            f"{variant.name}-full", {**base, "mode": "full", "as_of": full_as_of(spec).isoformat()}
+        )
+        point["full"] = _night(full)
+        if full.get("ok"):
+            incremental = {**base, "mode": "incremental", "as_of": incremental_as_of(spec).isoformat()}
+            point["incremental"] = _night(runner.job(f"{variant.name}-incremental", incremental))
+    return out
+
+
+def history_growth(history: dict | None) -> dict[str, Any] | None:
+    """Shortest vs longest history of the series: the incremental night's CPU and wall ratios, the filings
+    ratio, and whether the CPU ratio is within the flat bound. None when fewer than two points ran."""
+    points = [p for p in (history or {}).get("points", []) if (p.get("incremental") or {}).get("ok")]
+    if len(points) < 2:
+        return None
+    first, last = points[0], points[-1]
+    cpu = last["incremental"]["pipeline_cpu_s"] / first["incremental"]["pipeline_cpu_s"]
+    return {
+        "years": (first["years"], last["years"]),
+        "filings_ratio": (last.get("filing_rows") or 0) / max(first.get("filing_rows") or 1, 1),
+        "cpu_ratio": cpu,
+        "wall_ratio": last["incremental"]["pipeline_s"] / first["incremental"]["pipeline_s"],
+        "flat": cpu <= history["flat_ratio"],
+    }
 
 
 def run_ingest(runner: Runner, bench_dir: Path, rows: int, repeats: int, seed: int) -> dict[str, Any]:
@@ -439,6 +521,20 @@ def target_rows(results: dict) -> list[tuple[str, str, str, str]]:
             _verdict(incr_s, TARGETS["incremental_state_s"]),
         )
     )
+    history = results.get("history_growth")
+    growth = history_growth(history)
+    if history:
+        rows.append(
+            (
+                f"incremental night as filing history grows ({history['tier']} tier)",
+                f"nearly flat: CPU ≤ {history['flat_ratio']:.2f}× for the longest history",
+                f"CPU ×{growth['cpu_ratio']:.2f}, wall ×{growth['wall_ratio']:.2f} from {growth['years'][0]} to "
+                f"{growth['years'][1]} years of filings (×{growth['filings_ratio']:.1f} filing rows)"
+                if growth
+                else "–",
+                ("ok" if growth["flat"] else "MISSED") if growth else "not run",
+            )
+        )
     cli = results.get("prefect_overhead")
     if cli:
         for mode in ("full", "incremental"):
@@ -516,6 +612,10 @@ def _history_line(section: str, entry: dict) -> str:
                     f"{mode} {figure}, peak {part.get('peak_rss_mb', 0) / 1024:.2f} GB, load {_load(part)}"
                 )
         return f"{section[6:]} ({when}): " + ("; ".join(parts) or "not run")
+    if section == "history_growth":
+        growth = history_growth(entry)
+        figure = f"incremental CPU ×{growth['cpu_ratio']:.2f}" if growth else "not complete"
+        return f"history growth ({when}): {figure}"
     if section == "prefect_overhead":
         parts = [
             f"{m} overhead {entry[m]['overhead_s']:.1f} s" for m in ("full", "incremental") if m in entry
@@ -540,6 +640,32 @@ def _headline(figures: Any, prefix: str = "", depth: int = 0) -> list[tuple[str,
             if any(word in key for word in HEADLINE_WORDS):
                 found.append((path, float(value)))
     return found
+
+
+def _history_table(history: dict | None) -> list[str]:
+    if not history:
+        return []
+    lines = [
+        "",
+        f"## Incremental night as the filing history grows ({history['tier']} tier, {history['measured_at']})",
+        "",
+        "| history | filing rows | full s (CPU s) | incremental s (CPU s) | build_cases s | build_leads s "
+        "| publish s | incremental peak GB | cases | leads | state db MB | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for point in history["points"]:
+        full, incr = point.get("full") or {}, point.get("incremental") or {}
+        if not incr.get("ok"):
+            reason = point.get("error") or incr.get("error") or full.get("error") or "not run"
+            lines.append(f"| {point['years']} y | – | {reason} |" + " – |" * 9)
+            continue
+        lines.append(
+            f"| {point['years']} y | {point.get('filing_rows') or 0:,} | {_secs(full)} | {_secs(incr)} | "
+            f"{_fmt(incr['build_cases_s'], 2)} | {_fmt(incr['build_leads_s'], 2)} | {_fmt(incr['publish_s'], 2)} | "
+            f"{_fmt(incr['peak_rss_mb'] / 1024, 2)} | {incr['cases'] or 0:,} | {incr['leads'] or 0:,} | "
+            f"{_fmt(incr['state_db_bytes'] / 1e6, 0)} | {_load(incr)} |"
+        )
+    return lines
 
 
 def markdown(results: dict) -> str:
@@ -609,6 +735,7 @@ def markdown(results: dict) -> str:
                     f"| {stage}{split} | {_stage_secs(a)} | {_fmt(a.get('rows_per_s'), 0)} | "
                     f"{_rss(a)} | {_stage_secs(b)} | {_fmt(b.get('rows_per_s'), 0)} | {_rss(b)} |"
                 )
+    lines += _history_table(results.get("history_growth"))
     profile = results.get("profile") or {}
     for run_mode in ("full", "incremental"):
         part = profile.get(run_mode)
@@ -679,6 +806,16 @@ def _parser() -> argparse.ArgumentParser:
         help="tier for the Prefect overhead run via `leads refresh`; 'none' skips",
     )
     parser.add_argument(
+        "--history-tier",
+        default="metro",
+        help="tier whose incremental night is measured with 1, 2 and 4 years of filing history; 'none' skips",
+    )
+    parser.add_argument(
+        "--history-years",
+        default=",".join(str(y) for y in HISTORY_YEARS),
+        help="comma-separated years of filing history for --history-tier",
+    )
+    parser.add_argument(
         "--profile",
         nargs="?",
         const="state",
@@ -711,6 +848,7 @@ def main(argv: list[str] | None = None) -> int:
         *tiers,
         *([args.profile] if args.profile else []),
         *([] if args.cli_tier == "none" else [args.cli_tier]),
+        *([] if args.history_tier == "none" else [args.history_tier]),
     ]:
         if name not in TIERS:
             print(f"error: unknown tier {name!r}; known: {', '.join(TIERS)}", file=sys.stderr)
@@ -738,6 +876,11 @@ def main(argv: list[str] | None = None) -> int:
         _keep(results, f"tiers.{tier}", results["tiers"].get(tier))
         results["tiers"][tier] = run_tier(runner, bench_dir, tier, args.seed, args.accuracy)
         _write(results, args.out)  # keep what is measured even if a later tier is stopped
+    if args.history_tier != "none":
+        years = tuple(int(y) for y in args.history_years.split(",") if y.strip())
+        _keep(results, "history_growth", results.get("history_growth"))
+        results["history_growth"] = run_history(runner, bench_dir, args.history_tier, years, args.seed)
+        _write(results, args.out)
     if args.cli_tier != "none":
         direct = results["tiers"].get(args.cli_tier) if args.cli_tier in tiers else None
         _keep(results, "prefect_overhead", results.get("prefect_overhead"))

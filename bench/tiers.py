@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from leads.sample import SampleSpec
@@ -39,10 +39,29 @@ TIERS: dict[str, Tier] = {
 }
 
 
+# The history-growth series: the same parcels with 1, 2 and 4 years of filings in the warehouse before the
+# incremental night. "Nearly flat" (issue 8) is read as: the night's CPU seconds grow at most HISTORY_FLAT_RATIO
+# times from the shortest history to the longest (4x the filings).
+HISTORY_YEARS = (1, 2, 4)
+HISTORY_FLAT_RATIO = 1.25
+
+
+def history_variant(tier: str, years: int) -> Tier:
+    """TIER's parcels with `years` of filing history (its own cache folder and data dir)."""
+    return replace(TIERS[tier], name=f"{tier}-history{years}y", history_days=365 * years)
+
+
 def spec_json(spec: SampleSpec) -> dict:
     data = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(spec).items()}
     data["counties"] = list(spec.counties)
     return data
+
+
+def spec_from_json(data: dict) -> SampleSpec:
+    """The SampleSpec that `spec_json` wrote."""
+    return SampleSpec(
+        **{**data, "as_of": dt.date.fromisoformat(data["as_of"]), "counties": tuple(data["counties"])}
+    )
 
 
 def history_date(spec: SampleSpec) -> dt.date:

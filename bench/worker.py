@@ -111,10 +111,10 @@ class Stages:
 
 
 def job_generate(job: dict, stages: Stages) -> dict:
-    from bench.tiers import MARKER, TIERS
+    from bench.tiers import MARKER, spec_from_json
     from leads.sample import generate_sample
 
-    spec = TIERS[job["tier"]].spec(job["seed"])
+    spec = spec_from_json(job["spec"])
     target = Path(job["folder"])
     building = target.with_name(f".{target.name}.building")
     shutil.rmtree(building, ignore_errors=True)

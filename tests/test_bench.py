@@ -91,3 +91,63 @@ def test_bench_code_path_on_the_smoke_tier(tmp_path: Path, monkeypatch: pytest.M
         "noop", [sys.executable, "-c", "x = bytearray(50_000_000)"]
     )
     assert child["exit_code"] == 0 and child["ru_maxrss_mb"] >= 40
+
+
+class _InProcessRunner:
+    """bench.run.Runner's interface, the jobs run in this process (seconds instead of interpreter start-ups)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def say(self, text: str) -> None:
+        pass
+
+    def job(self, name: str, job: dict) -> dict:
+        self.names.append(name)
+        stages = worker.Stages(None)
+        result = {"ok": True, **worker.JOBS[job["job"]](job, stages), **stages.summary()}
+        return {**result, "loadavg_1m": [0.0, 0.0], "process_wall_s": 0.0}
+
+
+def test_history_series_refreshes_each_history_length_and_reports_the_growth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADS_SOURCES", GENERATED)
+    runner = _InProcessRunner()
+    history = run.run_history(runner, tmp_path, "smoke", (1, 2), SEED)  # type: ignore[arg-type]
+
+    assert runner.names == [
+        "smoke-history1y-generate",
+        "smoke-history1y-full",
+        "smoke-history1y-incremental",
+        "smoke-history2y-generate",
+        "smoke-history2y-full",
+        "smoke-history2y-incremental",
+    ]
+    one, two = history["points"]
+    assert (one["history_days"], two["history_days"]) == (365, 730)
+    assert two["filing_rows"] > one["filing_rows"]  # twice the history: more filings in the warehouse
+    assert two["incremental"]["staged_filings"] > one["incremental"]["staged_filings"]
+    assert one["incremental"]["ok"] and one["incremental"]["leads"] > 0
+
+    growth = run.history_growth(history)
+    assert growth is not None and growth["years"] == (1, 2)
+    cpu = two["incremental"]["pipeline_cpu_s"] / one["incremental"]["pipeline_cpu_s"]
+    assert growth["cpu_ratio"] == pytest.approx(cpu)
+    assert growth["flat"] == (cpu <= history["flat_ratio"])
+
+    report = run.markdown(json.loads(json.dumps({"history_growth": history}, default=str)))
+    assert "## Incremental night as the filing history grows (smoke tier" in report
+    assert "| 2 y |" in report and "incremental night as filing history grows (smoke tier)" in report
+    # a second series reuses the generated inputs (no generate job)
+    again = _InProcessRunner()
+    run.run_history(again, tmp_path, "smoke", (1,), SEED)  # type: ignore[arg-type]
+    assert again.names == ["smoke-history1y-full", "smoke-history1y-incremental"]
+
+
+def test_history_growth_needs_two_measured_points() -> None:
+    assert run.history_growth(None) is None
+    assert (
+        run.history_growth({"flat_ratio": 1.25, "points": [{"years": 1, "incremental": {"ok": False}}]})
+        is None
+    )
