@@ -110,6 +110,7 @@ def _received(path: Path, folder: Path) -> tuple[Path, str]:
     hashed as it is copied (it is usually new; a copy of content already staged is dropped by the caller)."""
     folder.mkdir(parents=True, exist_ok=True)
     temp = folder / f".{path.name}.part"
+    temp.unlink(missing_ok=True)  # left by a run that stopped mid-copy (possibly already read-only)
     digest = hashlib.sha256()
     with path.open("rb") as source, temp.open("wb") as copy:
         for block in iter(lambda: source.read(1 << 20), b""):
@@ -118,6 +119,15 @@ def _received(path: Path, folder: Path) -> tuple[Path, str]:
         copy.flush()
         os.fsync(copy.fileno())
     return temp, digest.hexdigest()
+
+
+def _dropped(temp: Path) -> None:
+    """Remove a received copy that is not needed, and its date folder if that is left empty."""
+    temp.unlink()
+    try:
+        temp.parent.rmdir()
+    except OSError:
+        pass  # other raw files of that delivery date
 
 
 def _kept(temp: Path, name: str, digest: str) -> Path:
@@ -200,7 +210,7 @@ def landed_deliveries(
                 continue
             temp, digest = _received(path, raw)
             if known.get(digest) == "staged" or digest in seen:
-                temp.unlink()
+                _dropped(temp)
                 skipped += 1  # same content delivered again (any name): nothing new
                 continue
             seen.add(digest)

@@ -211,3 +211,39 @@ def test_reject_rate_over_threshold_fails_the_source_and_retries_next_run(
     # nothing was staged; the failed file is retried (not skipped) on the next run
     again = _run(settings, config)
     assert (again.status, again.files_landed) == ("failed", 1)
+
+
+def test_a_copy_left_by_a_stopped_run_is_replaced_not_appended_to(
+    setup: tuple[Settings, SourceConfig, Path],
+) -> None:
+    """A run stopped mid-copy leaves `.<name>.part` (maybe already read-only) beside the raw file; the next run
+    copies the delivery afresh, and the raw file is exactly the delivery."""
+    settings, config, folder = setup
+    path = _deliver(folder, "2026-11-26", "a.csv", ["1,2026-11-20,NOD,TS-1,111,$1000"])
+    raw_folder = settings.raw_dir / "ca_test" / "2026-11-26"
+    raw_folder.mkdir(parents=True)
+    left = raw_folder / ".a.csv.part"
+    left.write_bytes(b"half a copy from a stopped run\n")
+    os.chmod(left, 0o444)
+
+    outcome = _run(settings, config)
+
+    assert (outcome.status, outcome.files_landed, outcome.rows_staged) == ("ok", 1, 1)
+    assert (raw_folder / "a.csv").read_bytes() == path.read_bytes()
+    assert not left.exists()
+    assert landing.sha256_of(raw_folder / "a.csv") == landing.sha256_of(path)
+
+
+def test_content_already_staged_under_another_name_leaves_no_copy(
+    setup: tuple[Settings, SourceConfig, Path],
+) -> None:
+    """The delivery is hashed while it is copied; a copy of content already staged is removed again."""
+    settings, config, folder = setup
+    _deliver(folder, "2026-11-25", "a.csv", ["1,2026-11-20,NOD,TS-1,111,$1000"])
+    _run(settings, config)
+    _deliver(folder, "2026-11-26", "renamed.csv", ["1,2026-11-20,NOD,TS-1,111,$1000"])
+
+    outcome = _run(settings, config)
+
+    assert (outcome.status, outcome.files_landed, outcome.files_skipped) == ("no_new_files", 0, 2)
+    assert sorted(p.name for p in (settings.raw_dir / "ca_test").rglob("*")) == ["2026-11-25", "a.csv"]
