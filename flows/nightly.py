@@ -85,9 +85,9 @@ def stage_in_process(
 
 
 @task(name="match-and-assemble-cases", cache_policy=NO_CACHE)
-def assemble_cases(settings: Settings, configs: list[SourceConfig], as_of: dt.date) -> dict[str, int]:
+def assemble_cases(settings: Settings, as_of: dt.date) -> dict[str, int]:
     with state_db(settings) as con:
-        return pipeline.build_cases(con, settings, configs, as_of)
+        return pipeline.build_cases(con, settings, as_of)
 
 
 @task(name="join-and-score", cache_policy=NO_CACHE)
@@ -174,7 +174,7 @@ def refresh(
         start_run(settings, run_id, as_of, started_at)
         outcomes = stage_sources(settings, configs, as_of, run_id, started_at)
         lap("extract_validate_stage")
-        case_counts = assemble_cases(settings, configs, as_of)
+        case_counts = assemble_cases(settings, as_of)
         lap("match_and_cases")
         lead_counts = score_leads(settings, as_of, run_id)
         lap("join_and_score")

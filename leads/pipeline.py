@@ -284,9 +284,7 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> N
         con.unregister("frame_in")
 
 
-def build_cases(
-    con: duckdb.DuckDBPyConnection, settings: Settings, configs: list[SourceConfig], as_of: dt.date
-) -> dict[str, int]:
+def build_cases(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> dict[str, int]:
     """Match staged filings to parcels, group them into cases, derive each case's lifecycle."""
     params = {"as_of": as_of}
     filings = con.sql(sql_text(settings, "filings_to_match"), params=params).pl()

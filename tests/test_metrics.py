@@ -442,7 +442,7 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         for config in configs:
             outcome = pipeline.run_source(con, config, settings, AS_OF, run_id, dt.datetime(2026, 11, 27, 6))
             assert outcome.status in ("ok", "no_new_files"), outcome.message
-        pipeline.build_cases(con, settings, configs, AS_OF)
+        pipeline.build_cases(con, settings, AS_OF)
         pipeline.build_leads(con, settings, scoring, AS_OF, run_id)
     return settings
 

@@ -59,7 +59,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> RealRun:
         ensure_staged_tables(con)
         load_reference(con, settings)
         outcomes = {s: run_source(con, c, settings, AS_OF, "real-test", RECEIVED) for s, c in configs.items()}
-        counts = build_cases(con, settings, list(configs.values()), AS_OF)
+        counts = build_cases(con, settings, AS_OF)
         return RealRun(
             configs=configs,
             outcomes=outcomes,
