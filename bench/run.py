@@ -331,19 +331,36 @@ def run_history(
 
 def history_growth(history: dict | None) -> dict[str, Any] | None:
     """Shortest vs longest history of the series: the incremental night's CPU and wall ratios, the filings
-    ratio, and whether the CPU ratio is within the flat bound. None when fewer than two points ran."""
-    points = [p for p in (history or {}).get("points", []) if (p.get("incremental") or {}).get("ok")]
+    ratio, and whether the CPU ratio is within the flat bound. None unless the shortest and the longest history
+    both ran (a series whose longest point failed has no verdict)."""
+    points = sorted((history or {}).get("points", []), key=lambda p: p["years"])
     if len(points) < 2:
         return None
     first, last = points[0], points[-1]
-    cpu = last["incremental"]["pipeline_cpu_s"] / first["incremental"]["pipeline_cpu_s"]
+    if not all((p.get("incremental") or {}).get("ok") for p in (first, last)):
+        return None
+    a, b = first["incremental"], last["incremental"]
+    if not (a["pipeline_cpu_s"] > 0 and a["pipeline_s"] > 0):
+        return None
+    cpu = b["pipeline_cpu_s"] / a["pipeline_cpu_s"]
     return {
         "years": (first["years"], last["years"]),
         "filings_ratio": (last.get("filing_rows") or 0) / max(first.get("filing_rows") or 1, 1),
         "cpu_ratio": cpu,
-        "wall_ratio": last["incremental"]["pipeline_s"] / first["incremental"]["pipeline_s"],
+        "wall_ratio": b["pipeline_s"] / a["pipeline_s"],
         "flat": cpu <= history["flat_ratio"],
     }
+
+
+def history_years(text: str) -> tuple[int, ...]:
+    """`--history-years`: distinct whole years ≥ 1, ascending (at least two to compare). Raises ValueError."""
+    try:
+        years = sorted({int(y) for y in text.split(",") if y.strip()})
+    except ValueError:
+        raise ValueError(f"--history-years: not whole numbers: {text!r}") from None
+    if len(years) < 2 or years[0] < 1:
+        raise ValueError(f"--history-years: need at least two years, each at least 1: {text!r}")
+    return tuple(years)
 
 
 def run_ingest(runner: Runner, bench_dir: Path, rows: int, repeats: int, seed: int) -> dict[str, Any]:
@@ -656,8 +673,12 @@ def _history_table(history: dict | None) -> list[str]:
     for point in history["points"]:
         full, incr = point.get("full") or {}, point.get("incremental") or {}
         if not incr.get("ok"):
-            reason = point.get("error") or incr.get("error") or full.get("error") or "not run"
-            lines.append(f"| {point['years']} y | – | {reason} |" + " – |" * 9)
+            reason = point.get("error") or full.get("error") or incr.get("error") or "not run"
+            reason = " ".join(str(reason).replace("|", "/").split())[:200]  # one table cell
+            lines.append(
+                f"| {point['years']} y | – | {_secs(full) if full.get('ok') else '–'} | {reason} |"
+                + " – |" * 8
+            )
             continue
         lines.append(
             f"| {point['years']} y | {point.get('filing_rows') or 0:,} | {_secs(full)} | {_secs(incr)} | "
@@ -853,6 +874,11 @@ def main(argv: list[str] | None = None) -> int:
         if name not in TIERS:
             print(f"error: unknown tier {name!r}; known: {', '.join(TIERS)}", file=sys.stderr)
             return 2
+    try:
+        years = history_years(args.history_years) if args.history_tier != "none" else ()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     bench_dir: Path = args.bench_dir
     bench_dir.mkdir(parents=True, exist_ok=True)
     ram_kb = _meminfo_kb("MemTotal") or 8 * 1024 * 1024
@@ -877,7 +903,6 @@ def main(argv: list[str] | None = None) -> int:
         results["tiers"][tier] = run_tier(runner, bench_dir, tier, args.seed, args.accuracy)
         _write(results, args.out)  # keep what is measured even if a later tier is stopped
     if args.history_tier != "none":
-        years = tuple(int(y) for y in args.history_years.split(",") if y.strip())
         _keep(results, "history_growth", results.get("history_growth"))
         results["history_growth"] = run_history(runner, bench_dir, args.history_tier, years, args.seed)
         _write(results, args.out)

@@ -41,7 +41,7 @@ TIERS: dict[str, Tier] = {
 
 # The history-growth series: the same parcels with 1, 2 and 4 years of filings in the warehouse before the
 # incremental night. "Nearly flat" (issue 8) is read as: the night's CPU seconds grow at most HISTORY_FLAT_RATIO
-# times from the shortest history to the longest (4x the filings).
+# times from the shortest history to the longest (4x the history days).
 HISTORY_YEARS = (1, 2, 4)
 HISTORY_FLAT_RATIO = 1.25
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from leads.errors import SourceFailed
+from leads.files import fsync_dir
 from leads.sources import HttpJsonConnector, SourceConfig
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def fetched_delivery(
             logger.info("%s: the API returned no records for %s", config.source, as_of.isoformat())
             return None
         os.replace(temp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     finally:
         temp.unlink(missing_ok=True)
     logger.info("%s: fetched %d records into %s", config.source, records, target.name)
@@ -221,15 +222,3 @@ def safe_url(url: str) -> str:
     except httpx.InvalidURL:
         return "(invalid url)"
     return str(parsed.copy_with(userinfo=b"", query=None, fragment=None))
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -25,6 +25,7 @@ import duckdb
 
 from leads.db import analyst_connection
 from leads.errors import LeadsError
+from leads.files import fsync_dir
 from schemas.vocabulary import TIERS
 from transforms.changes import EVENT_TYPES
 
@@ -856,14 +857,6 @@ def _atomic_write_text(path: Path, text: str) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_report(published_db: Path, reports_dir: Path, run_id: str | None = None) -> Path:
     """Write reports_dir/<run_id>.html (default: the latest run) and the same page as reports_dir/latest.html,
     each atomically (temp file, fsync, rename); returns the run's file. The published database is opened
@@ -886,5 +879,5 @@ def write_report(published_db: Path, reports_dir: Path, run_id: str | None = Non
     _atomic_write_text(target, page)
     if name == data["latest_run_id"] or name != data["data_run_id"]:
         _atomic_write_text(reports_dir / LATEST_NAME, page)
-    _fsync_dir(reports_dir)
+    fsync_dir(reports_dir)
     return target

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from leads.files import fsync_dir
 from leads.sources import SourceConfig, is_safe_name
 
 
@@ -112,18 +113,22 @@ def _received(path: Path, folder: Path) -> tuple[Path, str]:
     temp = folder / f".{path.name}.part"
     temp.unlink(missing_ok=True)  # left by a run that stopped mid-copy (possibly already read-only)
     digest = hashlib.sha256()
-    with path.open("rb") as source, temp.open("wb") as copy:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-            copy.write(block)
-        copy.flush()
-        os.fsync(copy.fileno())
+    try:
+        with path.open("rb") as source, temp.open("wb") as copy:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                digest.update(block)
+                copy.write(block)
+            copy.flush()
+            os.fsync(copy.fileno())
+    except BaseException:
+        _dropped(temp)  # a failed copy (disk full, unreadable delivery) leaves nothing behind
+        raise
     return temp, digest.hexdigest()
 
 
 def _dropped(temp: Path) -> None:
     """Remove a received copy that is not needed, and its date folder if that is left empty."""
-    temp.unlink()
+    temp.unlink(missing_ok=True)
     try:
         temp.parent.rmdir()
     except OSError:
@@ -141,6 +146,8 @@ def _kept(temp: Path, name: str, digest: str) -> Path:
         return target
     os.chmod(temp, 0o444)  # raw files are never modified
     os.replace(temp, target)
+    fsync_dir(target.parent)  # the rename is durable before the manifest row names the file
+    fsync_dir(target.parent.parent)  # (and the date folder, when this run created it)
     return target
 
 

@@ -20,6 +20,7 @@ import pandera.polars as pa
 import polars as pl
 
 from leads.db import ident, is_view, sql_text
+from leads.files import fsync_dir
 from leads.settings import Settings
 from schemas.leads import EXPORT_SCHEMA_VERSION, PublishedLead
 
@@ -73,14 +74,6 @@ def _fsync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def commit_publish(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Record this run's snapshot, history and change feed in the state database, in one transaction.
 
@@ -132,7 +125,7 @@ def publish(
         building.unlink(missing_ok=True)
         Path(f"{building}.wal").unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     con.execute("UPDATE runs SET status = ? WHERE run_id = ?", [status, run_id])
     return target
 

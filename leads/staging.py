@@ -294,7 +294,11 @@ def prepared_parts(
         part = FilePart([landed, *companions(landed)], staged, quarantine)
         del staged, quarantine
         yield part
-        del part  # the consumer holds it while writing it; not kept here once it asks for the next file
+        # the consumer asks for the next file once it has written this one: free its rows before reading on
+        # (whatever still refers to the part, e.g. a consumer's loop variable)
+        part.staged = None
+        part.quarantine = pl.DataFrame()
+        del part
 
 
 @dataclass(frozen=True)

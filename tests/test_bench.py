@@ -145,9 +145,51 @@ def test_history_series_refreshes_each_history_length_and_reports_the_growth(
     assert again.names == ["smoke-history1y-full", "smoke-history1y-incremental"]
 
 
-def test_history_growth_needs_two_measured_points() -> None:
+def _point(years: int, cpu: float | None, filings: int = 100) -> dict:
+    incremental = {"ok": False, "error": "RuntimeError: x | y\nz"}
+    if cpu is not None:
+        incremental = {
+            "ok": True,
+            "pipeline_s": cpu / 2,
+            "pipeline_cpu_s": cpu,
+            "build_cases_s": 0.1,
+            "build_leads_s": 0.1,
+            "publish_s": 0.1,
+            "peak_rss_mb": 100.0,
+            "cases": 1,
+            "leads": 1,
+            "state_db_bytes": 1,
+        }
+    return {"years": years, "filing_rows": filings, "incremental": incremental}
+
+
+def test_history_growth_compares_the_shortest_and_longest_history_that_were_asked_for() -> None:
+    series = {"tier": "t", "measured_at": "now", "flat_ratio": 1.25}
+    in_any_order = {**series, "points": [_point(4, 12.0, 400), _point(1, 10.0, 100), _point(2, 11.0, 200)]}
+    growth = run.history_growth(in_any_order)
+    assert growth is not None
+    assert growth["years"] == (1, 4) and growth["cpu_ratio"] == pytest.approx(1.2)
+    assert growth["filings_ratio"] == pytest.approx(4.0) and growth["flat"] is True
+    steep = run.history_growth({**series, "points": [_point(1, 10.0), _point(4, 18.0)]})
+    assert steep is not None and steep["flat"] is False
+
+    # the longest history failed: no verdict, however flat the shorter ones look
+    longest_failed = {**series, "points": [_point(1, 10.0), _point(2, 10.0), _point(4, None)]}
+    assert run.history_growth(longest_failed) is None
+    assert run.history_growth({**series, "points": [_point(1, 0.0), _point(4, 1.0)]}) is None
     assert run.history_growth(None) is None
-    assert (
-        run.history_growth({"flat_ratio": 1.25, "points": [{"years": 1, "incremental": {"ok": False}}]})
-        is None
-    )
+    assert run.history_growth({**series, "points": [_point(1, 10.0)]}) is None
+
+    report = run.markdown({"history_growth": longest_failed})
+    row = next(line for line in report.splitlines() if line.startswith("| 4 y |"))
+    assert row.count("|") == 13  # 12 cells: the error text's "|" and newline do not break the table
+    assert "| incremental night as filing history grows (t tier) |" in report and "| not run |" in report
+
+
+def test_history_years_are_checked_before_anything_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.history_years("4, 1,2,2") == (1, 2, 4)
+    for bad in ("1,x", "0,1", "3", ""):
+        with pytest.raises(ValueError, match="--history-years"):
+            run.history_years(bad)
+    assert run.main(["--tiers", "none", "--no-ingest", "--cli-tier", "none", "--history-years", "1,x"]) == 2
+    assert "--history-years: not whole numbers" in capsys.readouterr().err

@@ -176,8 +176,8 @@ def test_dask_refresh_publishes_what_the_single_process_refresh_publishes(
 def test_split_staging_equals_in_process_staging_with_a_failed_source(
     prefect_harness: None, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The Dask flow's steps with a thread instead of a cluster (one: `prepared_source` records warnings with
-    `warnings.catch_warnings`, which threads must not share; Dask workers run one thread each)."""
+    """The Dask flow's steps with a thread instead of a cluster (one, as a Dask worker runs one task at a
+    time)."""
     from prefect.task_runners import ThreadPoolTaskRunner
 
     from flows.nightly import nightly_refresh

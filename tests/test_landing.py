@@ -247,3 +247,25 @@ def test_content_already_staged_under_another_name_leaves_no_copy(
 
     assert (outcome.status, outcome.files_landed, outcome.files_skipped) == ("no_new_files", 0, 2)
     assert sorted(p.name for p in (settings.raw_dir / "ca_test").rglob("*")) == ["2026-11-25", "a.csv"]
+
+
+def test_a_copy_that_fails_midway_leaves_nothing_in_raw(
+    setup: tuple[Settings, SourceConfig, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Disk full while copying a delivery into raw: the error reaches the run (which fails loudly), and no
+    half copy or empty date folder is left behind; the next run lands the file."""
+    settings, config, folder = setup
+    _deliver(folder, "2026-11-26", "a.csv", ["1,2026-11-20,NOD,TS-1,111,$1000"])
+    real_fsync = os.fsync
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(landing.os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        _run(settings, config)
+    monkeypatch.setattr(landing.os, "fsync", real_fsync)
+
+    assert list((settings.raw_dir / "ca_test").iterdir()) == []
+    outcome = _run(settings, config)
+    assert (outcome.status, outcome.files_landed, outcome.rows_staged) == ("ok", 1, 1)
