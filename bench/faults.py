@@ -325,7 +325,7 @@ def refresh(
         for config in configs:
             outcomes.append(flow.stage_source.fn(settings, config, as_of, run_id, started_at))
             point(f"stage_source:{config.source}")
-        case_counts = flow.assemble_cases.fn(settings, configs, as_of)
+        case_counts = flow.assemble_cases.fn(settings, as_of)
         point("assemble_cases")
         lead_counts = flow.score_leads.fn(settings, as_of, run_id)
         point("score_leads")
