@@ -334,7 +334,7 @@ def direct_refresh(settings: Any, as_of: dt.date, stages: Stages) -> dict:
 
 
 def _steps(settings: Any, as_of: dt.date, stages: Stages, split: dict[str, float]) -> dict:
-    from leads import pipeline
+    from leads import case_tables, pipeline
     from leads.db import state_db
     from leads.locks import refresh_lock
     from leads.publish import audit_failures, export_snapshot, publish
@@ -371,7 +371,7 @@ def _steps(settings: Any, as_of: dt.date, stages: Stages, split: dict[str, float
                     rec["message"] = outcome.message[:300]
             outcomes.append(outcome)
         with stages.stage("build_cases") as rec, state_db(settings) as con:
-            case_counts = pipeline.build_cases(con, settings, as_of)
+            case_counts = case_tables.build_cases(con, settings, as_of)
             rec["rows"] = case_counts.get("filings", 0)
             rec["unit"] = "filings"
         with stages.stage("build_leads") as rec, state_db(settings) as con:

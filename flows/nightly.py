@@ -19,7 +19,7 @@ from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 
 from flows.artifacts import publish_artifacts
-from leads import pipeline
+from leads import case_tables, pipeline
 from leads.db import state_db
 from leads.errors import LeadsError
 from leads.html_report import write_report
@@ -87,7 +87,7 @@ def stage_in_process(
 @task(name="match-and-assemble-cases", cache_policy=NO_CACHE)
 def assemble_cases(settings: Settings, as_of: dt.date) -> dict[str, int]:
     with state_db(settings) as con:
-        return pipeline.build_cases(con, settings, as_of)
+        return case_tables.build_cases(con, settings, as_of)
 
 
 @task(name="join-and-score", cache_policy=NO_CACHE)

@@ -31,6 +31,30 @@ def duckdb_arrow(frame: pl.DataFrame) -> pa.Table:
     return pa.Table.from_batches(table.to_batches(max_chunksize=ARROW_BATCH_ROWS), schema=table.schema)
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN ... COMMIT; ROLLBACK when the block raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterator[None]:
+    """Each frame as a relation named after its keyword, for the statements run inside the block."""
+    for name, frame in frames.items():
+        con.register(name, duckdb_arrow(frame))
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
 def _configured(con: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:
     con.execute("SET memory_limit = ?", [settings.duckdb_memory_limit])
     if settings.duckdb_threads:

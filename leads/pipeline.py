@@ -27,16 +27,10 @@ from schemas.leads import published_leads
 from schemas.vocabulary import FEED_FIELDS, FILING_FIELDS
 from transforms.auction import auction_timeline
 from transforms.canonical import canonical_records, raw_text_columns
-from transforms.cases import case_filings, case_lifecycles
 from transforms.changes import TRACKED, lead_events, lead_history_rows
 from transforms.leads import scored_leads, with_plaintiff_type
-from transforms.matching import matched_filings
 from transforms.payoff import case_payoffs, loan_balances
 from transforms.suppression import with_suppression
-
-# Grouping window for filings without a case number (parcel + lender): a re-posted notice within this many
-# days of the previous one belongs to the same case.
-CASE_WINDOW_DAYS = 180
 
 
 @dataclass
@@ -282,24 +276,6 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> N
             raise
     finally:
         con.unregister("frame_in")
-
-
-def build_cases(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> dict[str, int]:
-    """Match staged filings to parcels, group them into cases, derive each case's lifecycle."""
-    params = {"as_of": as_of}
-    filings = con.sql(sql_text(settings, "filings_to_match"), params=params).pl()
-    parcels = con.sql(sql_text(settings, "parcel_candidates"), params=params).pl()
-    matched = matched_filings(filings, parcels)
-    grouped = case_filings(matched, CASE_WINDOW_DAYS)
-    stale_after = con.sql("SELECT state, stale_after_days FROM ref_state_rules").pl()
-    cases = case_lifecycles(grouped, as_of, stale_after)
-    _write(con, "case_filings", grouped)
-    _write(con, "cases", cases)
-    return {
-        "filings": grouped.height,
-        "filings_matched": grouped.filter(pl.col("match_method") != "none").height,
-        "cases": cases.height,
-    }
 
 
 def build_leads(

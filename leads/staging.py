@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from leads.db import duckdb_arrow, ident
+from leads.db import duckdb_arrow, ident, transaction
 from leads.errors import SourceFailed
 from leads.landing import LandedFile
 from leads.readers import RawDelivery, read_delivery
@@ -353,17 +353,6 @@ class _Batch:
     files_committed: int = 0
 
 
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-
-
 def _commit_part(
     con: duckdb.DuckDBPyConnection,
     config: SourceConfig,
@@ -384,7 +373,7 @@ def _commit_part(
     repeated = 0
     if hashes is not None and batch.key_hashes is not None:
         repeated = hashes.join(batch.key_hashes, on=["h1", "h2"], how="semi").height
-    with _transaction(con):
+    with transaction(con):
         if staged is not None:
             # equal keys hash equal: no repeated hash means no repeated key, and the key joins can be skipped
             plain = batch.first_load and not repeated

@@ -1,12 +1,11 @@
--- Parcels that share a matching key with some staged filing: the only part of the roll matching reads.
+-- Parcels that share a matching key with one of the filings to match (relation `filing_keys`: county_fips,
+-- apn_key, legal_key, street_key, registered by the caller): the only part of the roll matching reads.
 -- Every parcel carrying such a key is returned, so "fits several parcels" counts stay complete.
--- Parameters: $as_of (DATE).
 -- The roll has millions of rows: each key is probed on its own column (county + key, two narrow columns),
 -- and the wanted rows are then read once, by rowid, instead of scanning every key column four times.
 WITH keys AS (
     SELECT DISTINCT county_fips, apn_key, legal_key, street_key
-    FROM staged_filings
-    WHERE recorded_date <= $as_of
+    FROM filing_keys
 ),
 
 apn_keys AS (

@@ -1,8 +1,10 @@
 import datetime as dt
+import random
 
 import polars as pl
+from polars.testing import assert_frame_equal
 
-from transforms.cases import case_filings, case_lifecycles, stable_id
+from transforms.cases import advanced_statuses, case_filings, case_lifecycles, stable_id
 
 AS_OF = dt.date(2026, 11, 27)
 STALE = pl.DataFrame({"state": ["FL", "TX"], "stale_after_days": [540, 120]})
@@ -26,6 +28,7 @@ COLUMNS = {
     "match_confidence": pl.Float64,
     "situs_address": pl.String,
 }
+MOVABLE = ["case_id", "state", "status", "recorded_sale_date", "latest_filing_date"]
 
 
 def _filing(record_id: str, event: str, recorded: str, **kw: object) -> dict:
@@ -141,3 +144,46 @@ def test_a_reference_wins_over_the_releases_own_case_number_and_the_merge_is_log
         "200": "reference",
     }
     assert _lifecycle(rows)["status"].item() == "cancelled"
+
+
+def test_advanced_statuses_match_a_lifecycle_derived_on_the_later_date() -> None:
+    """For cases whose filings did not change, moving the status forward by date gives what deriving the
+    whole lifecycle on the later date gives (every status, both states' stale limits)."""
+    rng = random.Random(7)
+    events = [
+        "LIS_PENDENS",
+        "NOTICE_OF_DEFAULT",
+        "FINAL_JUDGMENT",
+        "NOTICE_OF_SALE",
+        "POSTPONEMENT",
+        "RELEASE",
+    ]
+    rows = []
+    for case in range(400):
+        start = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 600))
+        for i in range(rng.randint(1, 4)):
+            event = rng.choice(events + ["SALE_RESULT"] * (i == 3))
+            recorded = start + dt.timedelta(days=30 * i)
+            sale = (
+                recorded + dt.timedelta(days=rng.randint(5, 90))
+                if "SALE" in event or "POST" in event
+                else None
+            )
+            rows.append(
+                _filing(
+                    f"{case}-{i}",
+                    event,
+                    recorded.isoformat(),
+                    case_number=f"C{case}",
+                    sale_date=sale,
+                    state=rng.choice(["FL", "TX"]),
+                )
+            )
+    filings = case_filings(pl.DataFrame(rows, schema=COLUMNS))
+    earlier = dt.date(2025, 9, 1)
+    before = case_lifecycles(filings.filter(pl.col("recorded_date") <= earlier), earlier, STALE)
+    for later in (earlier, dt.date(2025, 10, 15), dt.date(2026, 6, 1), dt.date(2028, 1, 1)):
+        expected = case_lifecycles(filings.filter(pl.col("recorded_date") <= earlier), later, STALE)
+        moved = advanced_statuses(before.select(MOVABLE), later, STALE)
+        assert_frame_equal(moved.sort("case_id"), expected.select("case_id", "status").sort("case_id"))
+    assert set(before["status"]) >= {"active", "judgment", "sale_scheduled", "postponed", "cancelled"}

@@ -28,6 +28,10 @@ _EVENT_ORDER = {
     Event.RELEASE: 5,
 }
 _SALE_NOTICES = [Event.NOTICE_OF_SALE.value, Event.POSTPONEMENT.value]
+# Statuses a later as-of date cannot change without a new filing (see `_status`): a sale result or a release
+# is final, a recorded sale date once passed stays passed, and a case quiet past its state's limit (with no
+# sale date) only gets quieter. Every other status is re-derived each night.
+FINAL_STATUSES = ["sold", "cancelled", "sale_date_passed_unknown", "stale"]
 
 
 def stable_id(prefix: str, key: str) -> str:
@@ -49,13 +53,19 @@ def with_mapped_once(frame: pl.DataFrame, column: str, expr: pl.Expr, alias: str
     )
 
 
+def has_case_number() -> pl.Expr:
+    """The filing carries a usable court case / trustee sale number (what keys its case)."""
+    return _case_number_key().is_not_null()
+
+
 def _case_number_key() -> pl.Expr:
     number = pl.col("case_number").str.to_uppercase().str.replace_all(r"\s+", "")
     return pl.when(number.is_not_null() & (number != "")).then(pl.col("source") + "|cn|" + number)
 
 
 def _windowed_keys(filings: pl.DataFrame, window_days: int) -> pl.DataFrame:
-    """source, record_id -> key for filings with no case number: parcel/street + lender within the window."""
+    """source, record_id -> key for filings with no case number: parcel/street + lender within the window.
+    Also the `window_group` (source + anchor + lender) whose windows the key was cut from."""
     anchored = (
         with_mapped_once(
             filings, "plaintiff", pl.coalesce(normalized_party("plaintiff"), pl.lit("?")), "_lender"
@@ -67,21 +77,26 @@ def _windowed_keys(filings: pl.DataFrame, window_days: int) -> pl.DataFrame:
     gap = (pl.col("recorded_date") - pl.col("recorded_date").shift(1).over(group)).dt.total_days()
     starts = anchored.with_columns(
         (gap.is_null() | (gap > window_days)).cum_sum().over(group).alias("_window"),
+        (pl.col("source") + "|pl|" + pl.col("_anchor") + "|" + pl.col("_lender")).alias("window_group"),
     )
     first_in_window = pl.col("record_id").first().over([*group, "_window"])
     return starts.select(
         "source",
         "record_id",
-        (
-            pl.col("source") + "|pl|" + pl.col("_anchor") + "|" + pl.col("_lender") + "|" + first_in_window
-        ).alias("case_key"),
+        (pl.col("window_group") + "|" + first_in_window).alias("case_key"),
+        "window_group",
     )
 
 
 def case_filings(filings: pl.DataFrame, window_days: int = 180) -> pl.DataFrame:
     """Every foreclosure filing with its `case_key`, `case_id` and `joined_by` (why it belongs to the case:
     `reference` — it points at a filing of the case, e.g. a release at its lis pendens; `case_number`;
-    `parcel_lender_window` — same parcel or street line and lender within `window_days`).
+    `parcel_lender_window` — same parcel or street line and lender within `window_days`), and for the last
+    kind its `window_group` (source + parcel or street line + lender; null for the others).
+
+    A case's key depends only on its own filings, the case numbers of the filings they reference, and the
+    other filings of its window group (windows are cut where two filings are more than `window_days`
+    apart): what lets leads/case_tables.py rebuild only the cases a night's filings touch.
 
     filings: source, record_id, event, recorded_date, case_number, ref_record_id, plaintiff, parcel_apn,
     street_key (+ any other columns, passed through).
@@ -192,9 +207,37 @@ def _stage() -> pl.Expr:
     )
 
 
-def _status(as_of: dt.date) -> pl.Expr:
+def _sale_date_passed(as_of: dt.date) -> pl.Expr:
+    return pl.col("recorded_sale_date").is_not_null() & (pl.col("recorded_sale_date") < as_of)
+
+
+def _stale(as_of: dt.date) -> pl.Expr:
+    """No follow-on document for longer than the state's limit (365 days where the state has none)."""
     quiet_days = (pl.lit(as_of) - pl.col("latest_filing_date")).dt.total_days()
-    stale = quiet_days > pl.col("stale_after_days").fill_null(365)
+    return quiet_days > pl.col("stale_after_days").fill_null(365)
+
+
+def advanced_statuses(cases: pl.DataFrame, as_of: dt.date, stale_after: pl.DataFrame) -> pl.DataFrame:
+    """case_id -> status on `as_of` for cases whose filings did not change since their status was derived on
+    an earlier date. Only the date-driven rules of `_status` can fire then: a scheduled or postponed sale's
+    date passes, or a case without a sale date goes stale; every other status stays.
+
+    cases: case_id, state, status, recorded_sale_date, latest_filing_date.
+    """
+    status = pl.col("status")
+    return cases.join(stale_after, on="state", how="left", maintain_order="left").select(
+        "case_id",
+        pl.when(status.is_in(["sale_scheduled", "postponed"]) & _sale_date_passed(as_of))
+        .then(pl.lit("sale_date_passed_unknown"))
+        .when(status.is_in(["active", "judgment"]) & _stale(as_of))
+        .then(pl.lit("stale"))
+        .otherwise(status)
+        .alias("status"),
+    )
+
+
+def _status(as_of: dt.date) -> pl.Expr:
+    stale = _stale(as_of)
     released = pl.col("release_date").is_not_null() & (
         pl.col("_last_active_date").is_null() | (pl.col("release_date") >= pl.col("_last_active_date"))
     )
@@ -203,7 +246,7 @@ def _status(as_of: dt.date) -> pl.Expr:
         .then(pl.lit("sold"))
         .when(released)
         .then(pl.lit("cancelled"))
-        .when(pl.col("recorded_sale_date").is_not_null() & (pl.col("recorded_sale_date") < as_of))
+        .when(_sale_date_passed(as_of))
         .then(pl.lit("sale_date_passed_unknown"))
         .when(
             pl.col("recorded_sale_date").is_not_null() & ((pl.col("sale_notices") > 1) | pl.col("_postponed"))
