@@ -75,6 +75,7 @@ from leads.errors import LeadsError
 from leads.locks import RefreshRunning, refresh_lock
 from leads.publish import PUBLISHED_TABLES
 from leads.settings import Settings
+from transforms.cases import FINAL_STATUSES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DELIVERIES = PROJECT_ROOT / "data" / "sample" / "deliveries"
@@ -360,8 +361,13 @@ def refresh_with_points(
 @dataclasses.dataclass(frozen=True)
 class Version:
     leads_hash: str
-    run_ids: tuple[str, ...]
+    run_ids: tuple[str, ...]  # of the open leads: every publish scores them all, so exactly one
     rows: int
+
+
+# The run ids of a publish's open leads. Leads in a final status keep the run that last scored them
+# (leads/lead_tables.py); the open ones are scored by every run, so one publish shows one run among them.
+OPEN_RUN_IDS = "SELECT DISTINCT run_id FROM leads WHERE NOT list_contains(?, status) ORDER BY 1"
 
 
 def _frame(con: duckdb.DuckDBPyConnection, table: str, drop: tuple[str, ...] = ()) -> pl.DataFrame:
@@ -390,12 +396,11 @@ def published_version(path: Path) -> Version:
         for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall():
             con.execute(f"SELECT count(*) FROM {ident(view)}").fetchall()  # noqa: S608
         leads = _frame(con, "leads", ("run_id",))
-        run_ids = tuple(r[0] for r in con.execute("SELECT DISTINCT run_id FROM leads ORDER BY 1").fetchall())
+        run_ids = tuple(r[0] for r in con.execute(OPEN_RUN_IDS, [FINAL_STATUSES]).fetchall())
+        every = {r[0] for r in con.execute("SELECT DISTINCT run_id FROM leads").fetchall()}
         known = {r[0] for r in con.execute("SELECT run_id FROM runs").fetchall()}
-        if not set(run_ids) <= known:
-            raise AssertionError(
-                f"leads of run(s) {sorted(set(run_ids) - known)} not in the same file's runs"
-            )
+        if not every <= known:
+            raise AssertionError(f"leads of run(s) {sorted(every - known)} not in the same file's runs")
     finally:
         con.close()
     return Version(frame_hash(leads), run_ids, leads.height)
@@ -718,7 +723,7 @@ def _published_check(base: Baseline, data_dir: Path, allowed: tuple[Version, ...
             f"published leads {version.leads_hash} are neither the previous nor the next version"
         )
     if len(version.run_ids) != 1:
-        outcome.lost.append(f"published leads mix runs {version.run_ids}")
+        outcome.lost.append(f"published open leads mix runs {version.run_ids}")
 
 
 def _after_rerun(base: Baseline, data_dir: Path, work: Path, outcome: Outcome) -> None:
@@ -1018,9 +1023,10 @@ def simultaneous_refreshes(base: Baseline, work: Path) -> Outcome:
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> tuple[str, tuple[str, ...], int]:
-    """What an analyst sees: the hash of the leads (minus run_id), the run ids, and the lead_filings count."""
+    """What an analyst sees: the hash of the leads (minus run_id), the run ids of the open leads, and the
+    lead_filings count."""
     leads = _frame(con, "leads", ("run_id",))
-    run_ids = tuple(r[0] for r in con.execute("SELECT DISTINCT run_id FROM leads ORDER BY 1").fetchall())
+    run_ids = tuple(r[0] for r in con.execute(OPEN_RUN_IDS, [FINAL_STATUSES]).fetchall())
     filings = con.execute("SELECT count(DISTINCT lead_id) FROM lead_filings").fetchall()[0][0]
     return frame_hash(leads), run_ids, filings
 

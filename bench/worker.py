@@ -334,7 +334,7 @@ def direct_refresh(settings: Any, as_of: dt.date, stages: Stages) -> dict:
 
 
 def _steps(settings: Any, as_of: dt.date, stages: Stages, split: dict[str, float]) -> dict:
-    from leads import case_tables, pipeline
+    from leads import case_tables, lead_tables, pipeline
     from leads.db import state_db
     from leads.locks import refresh_lock
     from leads.publish import audit_failures, export_snapshot, publish
@@ -375,7 +375,7 @@ def _steps(settings: Any, as_of: dt.date, stages: Stages, split: dict[str, float
             rec["rows"] = case_counts.get("filings", 0)
             rec["unit"] = "filings"
         with stages.stage("build_leads") as rec, state_db(settings) as con:
-            lead_counts = pipeline.build_leads(con, settings, scoring, as_of, run_id)
+            lead_counts = lead_tables.build_leads(con, settings, scoring, as_of, run_id)
             rec["rows"] = lead_counts.get("leads", 0)
             rec["unit"] = "leads"
         if hasattr(pipeline, "build_changes"):

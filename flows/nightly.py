@@ -19,7 +19,7 @@ from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 
 from flows.artifacts import publish_artifacts
-from leads import case_tables, pipeline
+from leads import case_tables, lead_tables, pipeline
 from leads.db import state_db
 from leads.errors import LeadsError
 from leads.html_report import write_report
@@ -94,7 +94,7 @@ def assemble_cases(settings: Settings, as_of: dt.date) -> dict[str, int]:
 def score_leads(settings: Settings, as_of: dt.date, run_id: str) -> dict[str, int]:
     scoring = load_scoring(settings.config_dir / "scoring.yaml")
     with state_db(settings) as con:
-        return pipeline.build_leads(con, settings, scoring, as_of, run_id)
+        return lead_tables.build_leads(con, settings, scoring, as_of, run_id)
 
 
 @task(name="changes", cache_policy=NO_CACHE)

@@ -15,22 +15,16 @@ import duckdb
 import polars as pl
 
 from leads.connectors import connector_token, fetched_delivery
-from leads.db import ident, is_view, sql_text
+from leads.db import ident, is_view
 from leads.errors import SourceFailed
 from leads.landing import LandedFile, landed_deliveries
-from leads.scoring import ScoringConfig
 from leads.settings import Settings
 from leads.sources import HttpJsonConnector, SourceConfig
 from leads.staging import STAGED_TABLES, StageResult, mark_failed, staged_source
 from schemas.inputs import MODELS
-from schemas.leads import published_leads
 from schemas.vocabulary import FEED_FIELDS, FILING_FIELDS
-from transforms.auction import auction_timeline
 from transforms.canonical import canonical_records, raw_text_columns
 from transforms.changes import TRACKED, lead_events, lead_history_rows
-from transforms.leads import scored_leads, with_plaintiff_type
-from transforms.payoff import case_payoffs, loan_balances
-from transforms.suppression import with_suppression
 
 
 @dataclass
@@ -278,37 +272,15 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> N
         con.unregister("frame_in")
 
 
-def build_leads(
-    con: duckdb.DuckDBPyConnection, settings: Settings, scoring: ScoringConfig, as_of: dt.date, run_id: str
-) -> dict[str, int]:
-    """Join cases with parcel, valuation, loan and lien facts in DuckDB; value, payoff and score in Polars."""
-    params = {"as_of": as_of}
-    loans = con.sql(sql_text(settings, "case_loans"), params=params).pl()
-    inputs = con.sql(sql_text(settings, "case_inputs"), params=params).pl()
-    inputs = with_plaintiff_type(inputs, loans)
-    balances = loan_balances(loans, inputs, as_of)
-    payoffs = case_payoffs(inputs, balances, as_of)
-    rules = con.sql("SELECT * FROM ref_state_rules").pl()
-    timeline = auction_timeline(inputs, rules, as_of)
-    optouts = con.sql("SELECT owner_name, address, zip FROM staged_suppression").pl()
-    scored = with_suppression(scored_leads(inputs, payoffs, timeline, scoring, as_of), optouts)
-    leads = published_leads(scored, run_id)
-    _write(con, "candidate_leads", leads)
-    _write(con, "loan_balances", balances)
-    return {
-        "leads": leads.height,
-        "actionable": leads.filter(pl.col("actionable")).height,
-        "suppressed": leads.filter(pl.col("suppressed")).height,
-    }
-
-
 def build_changes(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> dict[str, int]:
     """History rows and change-feed events of this run against the last published snapshot."""
-    con.execute("CREATE TABLE IF NOT EXISTS published_leads AS SELECT * FROM candidate_leads LIMIT 0")
-    # only the compared columns cross into Polars (the leads tables are wide)
+    # only tonight's scored leads can differ from their published row (lead_tables: the others are carried),
+    # and only the compared columns cross into Polars (the leads tables are wide)
     compared = ", ".join(ident(c) for c in ["lead_id", *TRACKED])
-    previous = con.sql(f"SELECT {compared} FROM published_leads").pl()  # noqa: S608
-    current = con.sql(f"SELECT {compared} FROM candidate_leads").pl()  # noqa: S608
+    previous = con.sql(
+        f"SELECT {compared} FROM published_leads WHERE lead_id IN (SELECT lead_id FROM candidate_rows)"  # noqa: S608
+    ).pl()
+    current = con.sql(f"SELECT {compared} FROM candidate_rows").pl()  # noqa: S608
     history = lead_history_rows(previous, current, run_id, as_of)
     events = lead_events(previous, current, run_id, as_of)
     _write(con, "candidate_history", history)

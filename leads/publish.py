@@ -1,7 +1,8 @@
 """Audit the candidate leads, then publish them in one atomic step; write exports for other systems.
 
 Publish = build a complete new DuckDB file beside the published one, CHECKPOINT, close, fsync, and
-`os.replace` it over data/warehouse/leads.duckdb. Readers holding the old file keep a consistent snapshot;
+`os.replace` it over data/warehouse/leads.duckdb. The new file starts as a copy of the last one when it can:
+only the leads scored tonight and this run's slices of the growing tables are written into it. Readers holding the old file keep a consistent snapshot;
 new connections see the new one; a crash at any point leaves the old file whole.
 """
 
@@ -19,8 +20,9 @@ import duckdb
 import pandera.polars as pa
 import polars as pl
 
-from leads.db import ident, is_view, sql_text
+from leads.db import ident, sql_text
 from leads.files import fsync_dir
+from leads.lead_tables import published_candidates
 from leads.settings import Settings
 from schemas.leads import EXPORT_SCHEMA_VERSION, PublishedLead
 
@@ -53,7 +55,8 @@ class AuditFailure:
 def audit_failures(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[AuditFailure]:
     """Every failed audit of candidate_leads: the pandera contract, then the SQL audits (zero rows = pass)."""
     failures: list[AuditFailure] = []
-    leads = con.sql("SELECT * FROM candidate_leads").pl()
+    # the contract is checked on tonight's scored rows: the carried ones passed it when they were published
+    leads = con.sql("SELECT * FROM candidate_rows").pl()
     try:
         PublishedLead.validate(leads, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -77,10 +80,9 @@ def _fsync(path: Path) -> None:
 def commit_publish(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Record this run's snapshot, history and change feed in the state database, in one transaction.
 
-    The audited `candidate_leads` table becomes the snapshot `published_leads` by a rename (the wide table is
-    not copied); `candidate_leads` stays readable as a view of it until the next run writes new candidates.
-    Idempotent: a retried publish replaces the run's rows instead of adding them twice, and finds the snapshot
-    already swapped in.
+    Tonight's scored leads replace theirs in the snapshot `published_leads` (lead_tables.published_candidates);
+    the view `candidate_leads` then shows the snapshot as published. Idempotent: a retried publish replaces the
+    run's rows instead of adding them twice.
     """
     con.execute("BEGIN TRANSACTION")
     try:
@@ -88,10 +90,7 @@ def commit_publish(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         con.execute("DELETE FROM lead_events WHERE run_id = ?", [run_id])
         con.execute("INSERT INTO lead_history BY NAME SELECT * FROM candidate_history")
         con.execute("INSERT INTO lead_events BY NAME SELECT * FROM candidate_events")
-        if not is_view(con, "candidate_leads"):
-            con.execute("DROP TABLE IF EXISTS published_leads")
-            con.execute("ALTER TABLE candidate_leads RENAME TO published_leads")
-            con.execute("CREATE VIEW candidate_leads AS SELECT * FROM published_leads")
+        published_candidates(con)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -157,20 +156,17 @@ def _build(
     con.execute("ATTACH ? AS pub", [str(building)])
     try:
         if reused:
-            for table in ("leads", "lead_filings", "runs", "run_sources"):
+            for table in ("runs", "run_sources"):
                 con.execute(f"DROP TABLE pub.{table}")
             con.execute("CHECKPOINT pub")  # their blocks are free again: the new tables reuse them
-        con.execute("CREATE TABLE pub.leads AS SELECT * FROM published_leads ORDER BY lead_id")
+            _sync_leads(con)
+        else:
+            con.execute("CREATE TABLE pub.leads AS SELECT * FROM published_leads ORDER BY lead_id")
+            con.execute(
+                f"CREATE TABLE pub.lead_filings AS {LEAD_FILINGS} ORDER BY l.lead_id, f.recorded_date, f.record_id"
+            )
         per_run("lead_history")
         per_run("lead_events")
-        con.execute(
-            "CREATE TABLE pub.lead_filings AS "
-            "SELECT l.lead_id, f.source, f.record_id, f.doc_type, f.event, f.recorded_date, f.case_number, "
-            "f.sale_date, f.amount_due, f.joined_by, f.case_key, f.match_method, f.match_confidence, "
-            "f.match_note, f.parcel_apn AS apn "
-            "FROM case_filings f JOIN candidate_leads l ON l.case_id = f.case_id "
-            "ORDER BY l.lead_id, f.recorded_date, f.record_id"
-        )
         con.execute("CREATE TABLE pub.runs AS SELECT * FROM runs ORDER BY started_at")
         con.execute("UPDATE pub.runs SET status = ? WHERE run_id = ?", [status, run_id])
         con.execute("CREATE TABLE pub.run_sources AS SELECT * FROM run_sources ORDER BY run_id, source")
@@ -184,6 +180,41 @@ def _build(
         views.execute("CHECKPOINT")
     finally:
         views.close()
+
+
+# Every document behind each published lead (the published table `lead_filings`).
+LEAD_FILINGS = (
+    "SELECT l.lead_id, f.source, f.record_id, f.doc_type, f.event, f.recorded_date, f.case_number, "
+    "f.sale_date, f.amount_due, f.joined_by, f.case_key, f.match_method, f.match_confidence, "
+    "f.match_note, f.parcel_apn AS apn "
+    "FROM case_filings f JOIN published_leads l ON l.case_id = f.case_id"
+)
+
+
+def _sync_leads(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring `pub.leads` and `pub.lead_filings` (a copy of the last publish) to the snapshot: a lead's row
+    changes only when it is scored again, which gives it a new run_id (lead_tables), so the leads to rewrite
+    are those whose (lead_id, run_id) differs on either side — normally tonight's scored ones. A lead's filings
+    change only with its lead (their digest is among what it is scored from)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE synced AS "
+        "SELECT s.lead_id FROM published_leads s "
+        "ANTI JOIN pub.leads p ON p.lead_id = s.lead_id AND p.run_id = s.run_id "
+        "UNION "
+        "SELECT p.lead_id FROM pub.leads p "
+        "ANTI JOIN published_leads s ON s.lead_id = p.lead_id AND s.run_id = p.run_id"
+    )
+    con.execute("DELETE FROM pub.leads WHERE lead_id IN (SELECT lead_id FROM synced)")
+    con.execute(
+        "INSERT INTO pub.leads SELECT * FROM published_leads WHERE lead_id IN (SELECT lead_id FROM synced) "
+        "ORDER BY lead_id"
+    )
+    con.execute("DELETE FROM pub.lead_filings WHERE lead_id IN (SELECT lead_id FROM synced)")
+    con.execute(
+        f"INSERT INTO pub.lead_filings {LEAD_FILINGS} WHERE l.lead_id IN (SELECT lead_id FROM synced) "  # noqa: S608
+        "ORDER BY l.lead_id, f.recorded_date, f.record_id"
+    )
+    con.execute("DROP TABLE synced")
 
 
 def _copy_of_previous(con: duckdb.DuckDBPyConnection, previous: Path, building: Path) -> bool:
@@ -213,8 +244,8 @@ def _copy_of_previous(con: duckdb.DuckDBPyConnection, previous: Path, building: 
 
 
 def _reusable(con: duckdb.DuckDBPyConnection) -> bool:
-    """The attached previous file (`pub`) has the published tables, its per-run tables have the state's columns
-    and types, and it is not mostly free space."""
+    """The attached previous file (`pub`) has the published tables, its per-run tables and its leads have the
+    state's columns and types, and it is not mostly free space."""
     tables = "SELECT table_name FROM duckdb_tables() WHERE database_name = 'pub'"
     if {name for (name,) in con.execute(tables).fetchall()} != set(PUBLISHED_TABLES):
         return False
@@ -226,6 +257,12 @@ def _reusable(con: duckdb.DuckDBPyConnection) -> bool:
     for table in PER_RUN_TABLES:
         if con.execute(columns, ["pub", table]).fetchall() != con.execute(columns, [state, table]).fetchall():
             return False
+    leads = con.execute(columns, ["pub", "leads"]).fetchall()
+    if leads != con.execute(columns, [state, "published_leads"]).fetchall():
+        return False
+    filings = [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE {LEAD_FILINGS}").fetchall()]
+    if con.execute(columns, ["pub", "lead_filings"]).fetchall() != filings:
+        return False
     size = "SELECT total_blocks, free_blocks FROM pragma_database_size() WHERE database_name = 'pub'"
     total, free = con.execute(size).fetchall()[0]
     return not total or free / total <= MAX_FREE_SHARE

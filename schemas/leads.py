@@ -13,7 +13,9 @@ import polars as pl
 
 from schemas.vocabulary import OCCUPANCY, STATUSES, STRATEGIES, TIERS, Event
 
-EXPORT_SCHEMA_VERSION = "1.3"  # additive: 1.1 + suppressed; 1.2 + lane_confidence; 1.3 + equity_confidence
+# additive: 1.1 + suppressed; 1.2 + lane_confidence; 1.3 + equity_confidence; 1.4: as_of and run_id are per row
+# (a lead in a final status keeps those of the night it was last scored: leads/lead_tables.py)
+EXPORT_SCHEMA_VERSION = "1.4"
 
 
 class PublishedLead(pa.DataFrameModel):
@@ -71,8 +73,8 @@ class PublishedLead(pa.DataFrameModel):
     suppressed: bool  # on the do-not-contact list: never exported, kept here so nobody contacts them
     reasons: str
     score_version: str
-    as_of: dt.date
-    run_id: str
+    as_of: dt.date  # the date the row's figures are as of (the night it was last scored)
+    run_id: str  # the run that scored the row
 
     class Config:
         strict = True

@@ -1,7 +1,11 @@
--- One row per foreclosure case with its parcel, valuation, vacancy and lien facts on the as-of date.
--- Parameters: $as_of (DATE). Joins touch only the parcels that have cases.
-WITH cases AS (
+-- One row per foreclosure case to score (relation `lead_scope`: case_id) with its parcel, valuation, vacancy
+-- and lien facts on the as-of date. Parameters: $as_of (DATE). Joins touch only the parcels of those cases.
+WITH all_cases AS (
     SELECT * FROM cases
+),
+
+cases AS (
+    SELECT * FROM all_cases WHERE case_id IN (SELECT case_id FROM lead_scope)
 ),
 
 parcels AS (
@@ -45,7 +49,7 @@ other_cases AS (
     -- other foreclosure cases on the same parcel (re-filings, HOA suits): a distress signal
     SELECT a.case_id, count(b.case_id)::INTEGER AS other_cases_on_parcel
     FROM cases a
-    JOIN cases b
+    JOIN all_cases b
       ON a.county_fips = b.county_fips AND a.parcel_apn = b.parcel_apn AND a.case_id <> b.case_id
     GROUP BY a.case_id
 ),

@@ -1,7 +1,9 @@
--- Open recorded loans on each case's parcel on the as-of date, with the prevailing 30-year rate (Freddie Mac
--- PMMS, percent) in the week of origination for loans recorded without a rate. Parameters: $as_of (DATE).
+-- Open recorded loans on the parcel of each case to score (relation `lead_scope`: case_id) on the as-of date,
+-- with the prevailing 30-year rate (Freddie Mac PMMS, percent) in the week of origination for loans recorded
+-- without a rate. Parameters: $as_of (DATE).
 WITH cases AS (
-    SELECT case_id, county_fips, parcel_apn FROM cases WHERE parcel_apn IS NOT NULL
+    SELECT case_id, county_fips, parcel_apn FROM cases
+    WHERE parcel_apn IS NOT NULL AND case_id IN (SELECT case_id FROM lead_scope)
 ),
 
 open_loans AS (

@@ -67,3 +67,6 @@ CREATE TABLE IF NOT EXISTS exported_runs (
     run_id VARCHAR NOT NULL,            -- a run whose change events are in an export
     export_run_id VARCHAR NOT NULL      -- the run whose export carried them
 );
+
+-- No longer kept (2026-11-29): nothing read it, and the leads carry each case's payoff.
+DROP TABLE IF EXISTS loan_balances;

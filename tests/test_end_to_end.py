@@ -11,6 +11,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from leads.db import analyst_connection
+from transforms.cases import FINAL_STATUSES
 
 AS_OF = dt.date(2026, 11, 27)
 GOLDEN = Path(__file__).parent / "golden" / "leads_sample.csv"
@@ -92,7 +93,12 @@ def test_rerunning_the_same_day_changes_nothing(prefect_harness: None, data_dir:
     assert first["status"] == second["status"] == "published"
     assert all(s["files_landed"] == 0 for s in second["sources"])  # every delivery already landed
     assert_frame_equal(before.drop(VOLATILE), after.drop(VOLATILE))
-    assert before["run_id"].unique().item() != after["run_id"].unique().item()
+    # open leads are scored again by the second run; leads in a final status keep the run that scored them
+    assert before["run_id"].unique().to_list() == [first["run_id"]]
+    rescored = after.filter(pl.col("run_id") == second["run_id"])
+    assert set(rescored["lead_id"]) >= set(after.filter(pl.col("actionable"))["lead_id"])
+    assert set(after["run_id"]) == {first["run_id"], second["run_id"]}
+    assert after.filter(pl.col("run_id") == first["run_id"])["status"].is_in(FINAL_STATUSES).all()
 
 
 def test_schema_drift_fails_only_that_source(prefect_harness: None, data_dir: Path) -> None:
@@ -140,7 +146,8 @@ def test_a_reader_holding_the_published_file_does_not_block_the_run(
         assert_frame_equal(snapshot, reader.sql("SELECT lead_id, run_id FROM leads ORDER BY lead_id").pl())
     finally:
         reader.close()
-    assert _published(data_dir)["run_id"].unique().item() != snapshot["run_id"].unique().item()
+    # while the new file holds the second run's rows (its open leads, scored again)
+    assert set(_published(data_dir)["run_id"]) - set(snapshot["run_id"])
 
 
 def test_runtime_code_never_reads_the_shared_folder() -> None:

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from leads import case_tables, pipeline
+from leads import case_tables, lead_tables, pipeline
 from leads.cli import app
 from leads.db import state_db
 from leads.evaluate import evaluate_run
@@ -443,7 +443,7 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             outcome = pipeline.run_source(con, config, settings, AS_OF, run_id, dt.datetime(2026, 11, 27, 6))
             assert outcome.status in ("ok", "no_new_files"), outcome.message
         case_tables.build_cases(con, settings, AS_OF)
-        pipeline.build_leads(con, settings, scoring, AS_OF, run_id)
+        lead_tables.build_leads(con, settings, scoring, AS_OF, run_id)
     return settings
 
 

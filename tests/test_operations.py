@@ -80,7 +80,8 @@ def _published(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def _assert_published_equals_a_full_build(data_dir: Path) -> None:
     """The published file (built from a copy of the previous one, per-run tables brought up to date slice by
-    slice) holds what a build from scratch of the same state holds, laid out the same way."""
+    slice, leads lead by lead) holds what a build from scratch of the same state holds; the per-run tables laid
+    out the same way (the leads rewritten in the copy are appended, so those two tables compare by key)."""
     from leads.publish import PER_RUN_TABLES, _build
 
     settings = Settings()
@@ -95,8 +96,11 @@ def _assert_published_equals_a_full_build(data_dir: Path) -> None:
     published = duckdb.connect(str(data_dir / "warehouse" / "leads.duckdb"), read_only=True)
     rebuilt = duckdb.connect(str(full), read_only=True)
     try:
-        for table in ["leads", "lead_filings", *PER_RUN_TABLES]:
+        for table in PER_RUN_TABLES:
             query = f"SELECT * FROM {table} ORDER BY rowid"  # noqa: S608 (physical order)
+            assert_frame_equal(published.sql(query).pl(), rebuilt.sql(query).pl())
+        for table, key in (("leads", "lead_id"), ("lead_filings", "lead_id, recorded_date, record_id")):
+            query = f"SELECT * FROM {table} ORDER BY {key}"  # noqa: S608
             assert_frame_equal(published.sql(query).pl(), rebuilt.sql(query).pl())
     finally:
         published.close()
@@ -104,24 +108,38 @@ def _assert_published_equals_a_full_build(data_dir: Path) -> None:
 
 
 def test_publish_reuses_the_previous_file_only_when_it_fits(tmp_path: Path) -> None:
-    from leads.publish import PUBLISHED_TABLES, _copy_of_previous
+    from leads.publish import LEAD_FILINGS, PUBLISHED_TABLES, _copy_of_previous
 
     con = duckdb.connect(str(tmp_path / "state.duckdb"))
     previous = tmp_path / "previous.duckdb"
     building = tmp_path / "building.duckdb"
+    for table in ("lead_history", "lead_events", "quarantine"):
+        con.execute(f"CREATE TABLE {table} (run_id VARCHAR)")
+    con.execute("CREATE TABLE published_leads (lead_id VARCHAR, case_id VARCHAR, run_id VARCHAR)")
+    con.execute(
+        "CREATE TABLE case_filings (case_id VARCHAR, source VARCHAR, record_id VARCHAR, doc_type VARCHAR, "
+        "event VARCHAR, recorded_date DATE, case_number VARCHAR, sale_date DATE, amount_due DOUBLE, "
+        "joined_by VARCHAR, case_key VARCHAR, match_method VARCHAR, match_confidence DOUBLE, "
+        "match_note VARCHAR, parcel_apn VARCHAR)"
+    )
+    shapes = {
+        "leads": "lead_id VARCHAR, case_id VARCHAR, run_id VARCHAR",
+        "lead_filings": ", ".join(
+            f"{n} {t}" for n, t, *_ in con.execute(f"DESCRIBE {LEAD_FILINGS}").fetchall()
+        ),
+    }
 
-    def make_previous(extra_column: bool = False, skip: str = "") -> None:
+    def make_previous(extra_column: bool = False, skip: str = "", leads: str = shapes["leads"]) -> None:
         previous.unlink(missing_ok=True)
         pub = duckdb.connect(str(previous))
         for table in PUBLISHED_TABLES:
             if table != skip:
                 extra = ", note VARCHAR" if extra_column and table == "lead_history" else ""
-                pub.execute(f"CREATE TABLE {table} (run_id VARCHAR{extra})")
+                shape = leads if table == "leads" else shapes.get(table, "run_id VARCHAR")
+                pub.execute(f"CREATE TABLE {table} ({shape}{extra})")
         pub.execute("CREATE VIEW old_view AS SELECT * FROM runs")
         pub.close()
 
-    for table in ("lead_history", "lead_events", "quarantine"):
-        con.execute(f"CREATE TABLE {table} (run_id VARCHAR)")
     assert not _copy_of_previous(con, previous, building)  # nothing published yet
     make_previous()
     assert _copy_of_previous(con, previous, building)
@@ -129,7 +147,12 @@ def test_publish_reuses_the_previous_file_only_when_it_fits(tmp_path: Path) -> N
     views = copy.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
     copy.close()
     assert views == []  # the build creates the views of this version
-    for kind in ({"extra_column": True}, {"skip": "lead_filings"}):
+    # a per-run table or the leads of another shape (a changed contract), a table missing: built from scratch
+    for kind in (
+        {"extra_column": True},
+        {"skip": "lead_filings"},
+        {"leads": "lead_id VARCHAR, run_id VARCHAR"},
+    ):
         building.unlink(missing_ok=True)
         make_previous(**kind)
         assert not _copy_of_previous(con, previous, building), kind

@@ -608,6 +608,7 @@ def test_no_canary_in_run_records_and_the_secret_nowhere_in_the_databases(seeded
         "quarantine",
         "published_leads",
         "candidate_leads",
+        "candidate_rows",
         "staged_parcels",
         "case_inputs",
     }

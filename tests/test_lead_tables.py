@@ -1,0 +1,160 @@
+"""Leads scored night after night: open and changed leads as a full scoring gives them, final leads carried.
+
+A generated sample (a bulk history delivery, then six daily ones) goes through the pipeline's steps night by
+night. After each night's case build the state is copied; the copy scores every lead, the original only the
+leads that can have moved (leads/lead_tables.py), and the two candidate tables are compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from leads import case_tables, lead_tables, pipeline
+from leads.db import state_db
+from leads.publish import commit_publish
+from leads.sample.generator import SampleSpec, generate_sample
+from leads.scoring import load_scoring
+from leads.settings import Settings
+from leads.sources import load_sources
+from transforms.cases import FINAL_STATUSES
+
+SPEC = SampleSpec(parcels_per_county=3000, daily_days=6, history_days=900)
+
+
+def _candidates(settings: Settings) -> pl.DataFrame:
+    with state_db(settings) as con:
+        return con.sql("SELECT * FROM candidate_leads ORDER BY lead_id").pl()
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Per night: the incremental candidates, the fully scored ones, and the build's counts; and the
+    incremental state after the last night."""
+    root = tmp_path_factory.mktemp("lead_tables")
+    generate_sample(root / "sample", SPEC)
+    landing = root / "sample" / "deliveries"
+    settings = Settings(data_dir=root / "incremental", landing_dir=landing, environment="test", sources="")
+    full = settings.model_copy(update={"data_dir": root / "full"})
+    configs = [c for c in load_sources(settings.sources_dir) if (landing / c.source).is_dir()]
+    scoring = load_scoring(settings.config_dir / "scoring.yaml")
+    days = sorted({p.name for p in landing.glob("*/*") if p.is_dir()})
+    out = []
+    for night, day in enumerate(days):
+        as_of, run_id = dt.date.fromisoformat(day), f"night-{night}"
+        with state_db(settings) as con:
+            if night == 0:
+                pipeline.ensure_staged_tables(con)
+                pipeline.load_reference(con, settings)
+            for config in configs:
+                received = dt.datetime.combine(as_of, dt.time(6))
+                outcome = pipeline.run_source(con, config, settings, as_of, run_id, received)
+                assert outcome.status in ("ok", "no_new_files"), outcome.message
+            case_tables.build_cases(con, settings, as_of)
+        shutil.rmtree(full.data_dir, ignore_errors=True)
+        shutil.copytree(settings.data_dir, full.data_dir)
+        with state_db(full) as con:
+            lead_tables.build_leads(con, full, scoring, as_of, run_id, full=True)
+        with state_db(settings) as con:
+            counts = lead_tables.build_leads(con, settings, scoring, as_of, run_id)
+        out.append(
+            {"as_of": as_of, "counts": counts, "inc": _candidates(settings), "full": _candidates(full)}
+        )
+        with state_db(settings) as con:  # the leads carried on the next night are the published ones
+            pipeline.build_changes(con, run_id, as_of)
+            commit_publish(con, run_id)
+    return {"nights": out, "settings": settings, "scoring": scoring}
+
+
+@pytest.fixture
+def nights(run: dict) -> list[dict]:
+    return run["nights"]
+
+
+def test_every_case_keeps_exactly_one_lead(nights: list[dict]) -> None:
+    for night in nights:
+        assert night["inc"]["lead_id"].to_list() == night["full"]["lead_id"].to_list()
+        assert night["counts"]["leads"] == night["full"].height
+
+
+def test_rescored_leads_equal_a_full_scoring_and_open_leads_are_always_rescored(nights: list[dict]) -> None:
+    for night in nights:
+        inc = night["inc"]
+        rescored = inc.filter(pl.col("as_of") == night["as_of"])
+        assert rescored.height == night["counts"]["leads_scored"]
+        expected = night["full"].filter(pl.col("lead_id").is_in(rescored["lead_id"].implode()))
+        assert_frame_equal(rescored, expected)
+        assert inc.filter(~pl.col("status").is_in(FINAL_STATUSES))["as_of"].unique().to_list() == [
+            night["as_of"]
+        ]
+        assert (rescored["run_id"] == f"night-{nights.index(night)}").all()
+
+
+def test_final_leads_keep_the_row_of_the_night_they_were_last_scored(nights: list[dict]) -> None:
+    carried_total = 0
+    for before, night in zip(nights, nights[1:], strict=False):
+        carried = night["inc"].filter(pl.col("as_of") < night["as_of"])
+        carried_total += carried.height
+        assert carried["status"].is_in(FINAL_STATUSES).all()
+        previous = before["inc"].filter(pl.col("lead_id").is_in(carried["lead_id"].implode()))
+        assert_frame_equal(carried, previous)  # run_id too: the run that scored the row
+    # the first night scores everything; later nights carry most final leads
+    assert nights[0]["counts"]["leads_scored"] == nights[0]["counts"]["leads"]
+    assert carried_total > 0 and all(n["counts"]["leads_scored"] < n["counts"]["leads"] for n in nights[1:])
+
+
+SYNTHETIC = """
+INSERT INTO staged_filings BY NAME
+SELECT * REPLACE (? AS record_id, ? AS case_number, ? AS event, ? AS recorded_date, NULL AS ref_record_id,
+                  'synthetic.csv' AS file, ? AS delivery_date)
+FROM staged_filings
+WHERE source = ? AND record_id = ?
+"""
+
+
+def test_a_new_case_on_a_final_leads_parcel_and_a_change_to_an_unmatched_case_rescore_them(
+    run: dict, tmp_path: Path
+) -> None:
+    """A final lead is scored again when another case appears on its parcel (its distress signals count the
+    other cases), and an unmatched case that changes is scored again although it has no parcel."""
+    as_of = run["nights"][-1]["as_of"] + dt.timedelta(days=1)
+    settings = run["settings"].model_copy(update={"data_dir": tmp_path / "incremental"})
+    full = run["settings"].model_copy(update={"data_dir": tmp_path / "full"})
+    shutil.copytree(run["settings"].data_dir, settings.data_dir)
+    pick = (
+        "SELECT c.case_id, f.source, f.record_id FROM cases c JOIN case_filings f USING (case_id) "
+        "WHERE {} ORDER BY c.case_id, f.record_id LIMIT 1"
+    )
+    with state_db(settings) as con:
+        sold, sold_source, sold_record = con.execute(
+            pick.format("c.status = 'sold' AND c.parcel_apn IS NOT NULL AND f.match_method = 'parcel_id'")
+        ).fetchall()[0]
+        loose, loose_source, loose_record = con.execute(
+            pick.format(
+                "c.parcel_apn IS NULL AND c.status IN ('active', 'judgment') AND f.case_number IS NOT NULL"
+            )
+        ).fetchall()[0]
+        number = con.execute(
+            "SELECT case_number FROM case_filings WHERE source = ? AND record_id = ?",
+            [loose_source, loose_record],
+        ).fetchall()[0][0]
+        # a new suit on the sold parcel (another case number), and a release of the unmatched case
+        con.execute(SYNTHETIC, ["SYN-1", "SYN-CASE-1", "LIS_PENDENS", as_of, as_of, sold_source, sold_record])
+        con.execute(SYNTHETIC, ["SYN-2", number, "RELEASE", as_of, as_of, loose_source, loose_record])
+        case_tables.build_cases(con, settings, as_of)
+    shutil.copytree(settings.data_dir, full.data_dir)
+    with state_db(settings) as con:
+        lead_tables.build_leads(con, settings, run["scoring"], as_of, "synthetic")
+    with state_db(full) as con:
+        lead_tables.build_leads(con, full, run["scoring"], as_of, "synthetic", full=True)
+    inc, expected = _candidates(settings), _candidates(full)
+    for case_id in (sold, loose):
+        row = inc.filter(pl.col("case_id") == case_id)
+        assert_frame_equal(row, expected.filter(pl.col("case_id") == case_id))
+        assert row["as_of"].item() == as_of
+    assert expected.filter(pl.col("case_id") == loose)["status"].item() == "cancelled"
