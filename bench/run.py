@@ -274,6 +274,7 @@ def _night(result: dict) -> dict[str, Any]:
     if not result.get("ok"):
         return {"ok": False, "error": result.get("stopped") or result.get("error")}
     stages = {r["stage"]: r["seconds"] for r in result.get("stages", [])}
+    counts = (result.get("run") or {}).get("stage_counts", {})
     return {
         "ok": True,
         "pipeline_s": result["pipeline_s"],
@@ -283,6 +284,9 @@ def _night(result: dict) -> dict[str, Any]:
         "build_cases_s": stages.get("build_cases"),
         "build_leads_s": stages.get("build_leads"),
         "publish_s": stages.get("publish"),
+        "export_s": stages.get("export"),
+        "open_leads": counts.get("actionable"),  # open cases: scored again every night
+        "leads_scored": counts.get("leads_scored"),
         "staged_filings": result["outputs"]["state"].get("staged_filings"),
         "cases": result["outputs"]["state"].get("cases"),
         "leads": result["outputs"]["published"].get("leads"),
@@ -346,6 +350,8 @@ def history_growth(history: dict | None) -> dict[str, Any] | None:
     return {
         "years": (first["years"], last["years"]),
         "filings_ratio": (last.get("filing_rows") or 0) / max(first.get("filing_rows") or 1, 1),
+        # the night's necessary work follows the open cases (their leads move every night), not the history
+        "open_leads_ratio": (b.get("open_leads") or 0) / max(a.get("open_leads") or 1, 1),
         "cpu_ratio": cpu,
         "wall_ratio": b["pipeline_s"] / a["pipeline_s"],
         "flat": cpu <= history["flat_ratio"],
@@ -546,7 +552,8 @@ def target_rows(results: dict) -> list[tuple[str, str, str, str]]:
                 f"incremental night as filing history grows ({history['tier']} tier)",
                 f"nearly flat: CPU ≤ {history['flat_ratio']:.2f}× for the longest history",
                 f"CPU ×{growth['cpu_ratio']:.2f}, wall ×{growth['wall_ratio']:.2f} from {growth['years'][0]} to "
-                f"{growth['years'][1]} years of filings (×{growth['filings_ratio']:.1f} filing rows)"
+                f"{growth['years'][1]} years of filings (×{growth['filings_ratio']:.1f} filing rows, "
+                f"×{growth['open_leads_ratio']:.1f} open leads)"
                 if growth
                 else "–",
                 ("ok" if growth["flat"] else "MISSED") if growth else "not run",
@@ -667,8 +674,9 @@ def _history_table(history: dict | None) -> list[str]:
         f"## Incremental night as the filing history grows ({history['tier']} tier, {history['measured_at']})",
         "",
         "| history | filing rows | full s (CPU s) | incremental s (CPU s) | build_cases s | build_leads s "
-        "| publish s | incremental peak GB | cases | leads | state db MB | load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| publish s | export s | incremental peak GB | cases | leads | open leads | leads scored | state db MB "
+        "| load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for point in history["points"]:
         full, incr = point.get("full") or {}, point.get("incremental") or {}
@@ -677,13 +685,15 @@ def _history_table(history: dict | None) -> list[str]:
             reason = " ".join(str(reason).replace("|", "/").split())[:200]  # one table cell
             lines.append(
                 f"| {point['years']} y | – | {_secs(full) if full.get('ok') else '–'} | {reason} |"
-                + " – |" * 8
+                + " – |" * 11
             )
             continue
         lines.append(
             f"| {point['years']} y | {point.get('filing_rows') or 0:,} | {_secs(full)} | {_secs(incr)} | "
             f"{_fmt(incr['build_cases_s'], 2)} | {_fmt(incr['build_leads_s'], 2)} | {_fmt(incr['publish_s'], 2)} | "
+            f"{_fmt(incr.get('export_s'), 2)} | "
             f"{_fmt(incr['peak_rss_mb'] / 1024, 2)} | {incr['cases'] or 0:,} | {incr['leads'] or 0:,} | "
+            f"{incr.get('open_leads') or 0:,} | {incr.get('leads_scored') or 0:,} | "
             f"{_fmt(incr['state_db_bytes'] / 1e6, 0)} | {_load(incr)} |"
         )
     return lines

@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from leads.connectors import connector_token, fetched_delivery
-from leads.db import ident, is_view
+from leads.db import ident, registered, transaction
 from leads.errors import SourceFailed
 from leads.landing import LandedFile, landed_deliveries
 from leads.settings import Settings
@@ -256,20 +256,8 @@ def record_source(con: duckdb.DuckDBPyConnection, run_id: str, outcome: SourceOu
 
 
 def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    con.register("frame_in", frame.to_arrow())
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            # after a publish, candidate_leads is a view of the published snapshot (publish.commit_publish)
-            if is_view(con, table):
-                con.execute(f"DROP VIEW {ident(table)}")
-            con.execute(f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM frame_in")  # noqa: S608
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.unregister("frame_in")
+    with registered(con, frame_in=frame), transaction(con):
+        con.execute(f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM frame_in")  # noqa: S608
 
 
 def build_changes(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> dict[str, int]:

@@ -129,6 +129,10 @@ def test_history_series_refreshes_each_history_length_and_reports_the_growth(
     assert two["filing_rows"] > one["filing_rows"]  # twice the history: more filings in the warehouse
     assert two["incremental"]["staged_filings"] > one["incremental"]["staged_filings"]
     assert one["incremental"]["ok"] and one["incremental"]["leads"] > 0
+    # the incremental night scores the open leads again (and any changed one), not every lead
+    for point in (one, two):
+        night = point["incremental"]
+        assert night["open_leads"] <= night["leads_scored"] <= night["leads"]
 
     growth = run.history_growth(history)
     assert growth is not None and growth["years"] == (1, 2)
@@ -145,7 +149,7 @@ def test_history_series_refreshes_each_history_length_and_reports_the_growth(
     assert again.names == ["smoke-history1y-full", "smoke-history1y-incremental"]
 
 
-def _point(years: int, cpu: float | None, filings: int = 100) -> dict:
+def _point(years: int, cpu: float | None, filings: int = 100, open_leads: int = 10) -> dict:
     incremental = {"ok": False, "error": "RuntimeError: x | y\nz"}
     if cpu is not None:
         incremental = {
@@ -156,8 +160,11 @@ def _point(years: int, cpu: float | None, filings: int = 100) -> dict:
             "build_leads_s": 0.1,
             "publish_s": 0.1,
             "peak_rss_mb": 100.0,
+            "export_s": 0.1,
             "cases": 1,
             "leads": 1,
+            "open_leads": open_leads,
+            "leads_scored": open_leads,
             "state_db_bytes": 1,
         }
     return {"years": years, "filing_rows": filings, "incremental": incremental}
@@ -165,10 +172,14 @@ def _point(years: int, cpu: float | None, filings: int = 100) -> dict:
 
 def test_history_growth_compares_the_shortest_and_longest_history_that_were_asked_for() -> None:
     series = {"tier": "t", "measured_at": "now", "flat_ratio": 1.25}
-    in_any_order = {**series, "points": [_point(4, 12.0, 400), _point(1, 10.0, 100), _point(2, 11.0, 200)]}
+    in_any_order = {
+        **series,
+        "points": [_point(4, 12.0, 400, 30), _point(1, 10.0, 100, 20), _point(2, 11.0, 200, 25)],
+    }
     growth = run.history_growth(in_any_order)
     assert growth is not None
     assert growth["years"] == (1, 4) and growth["cpu_ratio"] == pytest.approx(1.2)
+    assert growth["open_leads_ratio"] == pytest.approx(1.5)
     assert growth["filings_ratio"] == pytest.approx(4.0) and growth["flat"] is True
     steep = run.history_growth({**series, "points": [_point(1, 10.0), _point(4, 18.0)]})
     assert steep is not None and steep["flat"] is False
@@ -182,7 +193,7 @@ def test_history_growth_compares_the_shortest_and_longest_history_that_were_aske
 
     report = run.markdown({"history_growth": longest_failed})
     row = next(line for line in report.splitlines() if line.startswith("| 4 y |"))
-    assert row.count("|") == 13  # 12 cells: the error text's "|" and newline do not break the table
+    assert row.count("|") == 16  # 15 cells: the error text's "|" and newline do not break the table
     assert "| incremental night as filing history grows (t tier) |" in report and "| not run |" in report
 
 
