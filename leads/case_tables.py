@@ -28,9 +28,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-import transforms.cases
-import transforms.matching
-import transforms.normalize
+import schemas
+import transforms
 from leads.db import registered, sql_text, transaction
 from leads.settings import Settings
 from transforms.cases import (
@@ -48,8 +47,12 @@ from transforms.matching import matched_filings
 CASE_WINDOW_DAYS = 180
 
 _META_KEY = "case_tables"
-_CODE = [Path(m.__file__) for m in (transforms.cases, transforms.matching, transforms.normalize)] + [
-    Path(__file__)
+# Any change to the transforms or the schemas (vocabularies) builds in full once: deploys are rare, and a
+# list of the modules grouping depends on would miss the next helper it imports.
+_CODE = [
+    *sorted(Path(transforms.__file__).parent.glob("*.py")),
+    *sorted(Path(schemas.__file__).parent.glob("*.py")),
+    Path(__file__),
 ]
 _SQL = [
     "filings_to_match",
@@ -90,8 +93,10 @@ def _inputs_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings) -> s
     for path in [*_CODE, *(settings.sql_dir / f"{name}.sql" for name in _SQL)]:
         digest.update(path.read_bytes())
     rules = con.execute("SELECT state, stale_after_days FROM ref_state_rules ORDER BY state").fetchall()
+    # the roll by the content of every delivery staged into it (a corrected re-delivery keeps its file name)
     roll = con.execute(
-        "SELECT source, file, delivery_date, count(*) FROM staged_parcels GROUP BY ALL ORDER BY ALL"
+        "SELECT source, delivery_date, file_name, sha256 FROM raw_manifest WHERE status = 'staged' "
+        "AND source IN (SELECT DISTINCT source FROM staged_parcels) ORDER BY ALL"
     ).fetchall()
     digest.update(repr((rules, roll)).encode())
     return digest.hexdigest()

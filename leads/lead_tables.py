@@ -30,12 +30,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-import schemas.leads
-import transforms.auction
-import transforms.leads
-import transforms.normalize
-import transforms.payoff
-import transforms.suppression
+import leads.scoring
+import schemas
+import transforms
 from leads.db import registered, sql_text, transaction
 from leads.scoring import ScoringConfig
 from leads.settings import Settings
@@ -48,17 +45,14 @@ from transforms.suppression import with_suppression
 
 _META_KEY = "lead_tables"  # the published leads' as-of date and inputs digest
 _CANDIDATE_KEY = "lead_tables_candidate"  # tonight's, until published
+# Any change to the transforms, the schemas (contract, vocabularies) or the scoring config loader scores
+# everything once: deploys are rare, and a list of the modules scoring depends on would miss the next one.
 _CODE = [
-    Path(m.__file__)
-    for m in (
-        transforms.leads,
-        transforms.payoff,
-        transforms.auction,
-        transforms.suppression,
-        transforms.normalize,
-        schemas.leads,
-    )
-] + [Path(__file__)]
+    *sorted(Path(transforms.__file__).parent.glob("*.py")),
+    *sorted(Path(schemas.__file__).parent.glob("*.py")),
+    Path(leads.scoring.__file__),
+    Path(__file__),
+]
 _SQL = ["case_inputs", "case_loans", "leads_to_rescore", "lead_inputs_rows", "candidate_leads_view"]
 
 
@@ -79,7 +73,7 @@ def build_leads(
         "CREATE TABLE IF NOT EXISTS lead_inputs (case_id VARCHAR, case_hash UBIGINT, county_fips VARCHAR, "
         "parcel_apn VARCHAR)"
     )
-    con.execute("CREATE OR REPLACE TABLE candidate_inputs AS " + sql_text(settings, "lead_inputs_rows"))
+    con.execute("CREATE OR REPLACE TEMP TABLE tonight_inputs AS " + sql_text(settings, "lead_inputs_rows"))
     inputs = _inputs_fingerprint(con, settings, scoring)
     last = _last_publish(con)
     full = full or last is None or last["inputs"] != inputs or as_of < dt.date.fromisoformat(last["as_of"])
@@ -91,6 +85,7 @@ def build_leads(
         scored = _scored(con, settings, scoring, as_of, run_id)
     with registered(con, scored_in=scored), transaction(con):
         con.execute("CREATE OR REPLACE TABLE candidate_rows AS SELECT * FROM scored_in")
+        con.execute("CREATE OR REPLACE TABLE candidate_inputs AS SELECT * FROM tonight_inputs")
         con.execute("CREATE TABLE IF NOT EXISTS published_leads AS SELECT * FROM candidate_rows LIMIT 0")
         con.execute(
             "CREATE OR REPLACE TABLE candidate_removed AS "

@@ -8,6 +8,7 @@ window) are staged into two state databases: one builds its case tables incremen
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def _parcels(version: int) -> pl.DataFrame:
                 "street_key": street,
                 "mailing_key": "5 OAK AVE" if i == 2 else street,
                 "source": "vendor_parcels",
-                "file": f"roll-{version}.csv",
+                "file": "roll.csv",  # a corrected roll keeps its name and its row count
                 "delivery_date": START,
             }
         )
@@ -110,10 +111,16 @@ def _stage(con: duckdb.DuckDBPyConnection, filings: list[dict], roll: pl.DataFra
             "DELETE FROM staged_filings s USING incoming i WHERE s.source = i.source AND s.record_id = i.record_id"
         )
         con.execute("INSERT INTO staged_filings BY NAME SELECT * FROM incoming")
-    if roll is not None:
+    if roll is not None:  # staged as landing and staging record it: a manifest row with the file's sha256
+        digest = hashlib.sha256(roll.write_csv().encode()).hexdigest()
         with registered(con, roll=roll):
             con.execute("DELETE FROM staged_parcels")
             con.execute("INSERT INTO staged_parcels BY NAME SELECT * FROM roll")
+        con.execute(
+            "INSERT INTO raw_manifest VALUES ('vendor_parcels', ?, 'roll.csv', 'raw/x', ?, 1, ?, now(), 'r', "
+            "'staged', NULL)",
+            [START, digest, roll.height],
+        )
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -150,6 +157,7 @@ def test_incremental_nights_give_the_tables_of_a_full_build(tmp_path: Path, seed
             for old in rng.sample(sorted(rows), min(len(rows), rng.randint(0, 2))):
                 delivered.append(_corrected(rng, rows[old], night, as_of))
             rows |= {r["record_id"]: r for r in delivered}
+            # night 17: the roll re-delivered corrected, under the same name with as many rows
             roll = _parcels(1) if night == 0 else _parcels(2) if night == 17 else None
             for con in (inc, ref):
                 _stage(con, delivered, roll)
