@@ -158,3 +158,39 @@ def test_a_new_case_on_a_final_leads_parcel_and_a_change_to_an_unmatched_case_re
         assert_frame_equal(row, expected.filter(pl.col("case_id") == case_id))
         assert row["as_of"].item() == as_of
     assert expected.filter(pl.col("case_id") == loose)["status"].item() == "cancelled"
+
+
+def test_a_night_whose_leads_were_not_published_leaves_the_next_night_to_score_them(
+    run: dict, tmp_path: Path
+) -> None:
+    """Write-audit-publish: candidates that fail the audit are never published, so the next night compares
+    its cases with the last publish, not with the failed night, and scores the changed lead again."""
+    last = run["nights"][-1]["as_of"]
+    settings = run["settings"].model_copy(update={"data_dir": tmp_path / "incremental"})
+    full = run["settings"].model_copy(update={"data_dir": tmp_path / "full"})
+    shutil.copytree(run["settings"].data_dir, settings.data_dir)
+    failed_night, next_night = last + dt.timedelta(days=1), last + dt.timedelta(days=2)
+    with state_db(settings) as con:
+        case_id, source, record, number = con.execute(
+            "SELECT c.case_id, f.source, f.record_id, f.case_number FROM cases c JOIN case_filings f "
+            "USING (case_id) WHERE c.status = 'active' AND f.case_number IS NOT NULL "
+            "ORDER BY c.case_id, f.record_id LIMIT 1"
+        ).fetchall()[0]
+        con.execute(SYNTHETIC, ["SYN-9", number, "RELEASE", failed_night, failed_night, source, record])
+        case_tables.build_cases(con, settings, failed_night)
+        lead_tables.build_leads(con, settings, run["scoring"], failed_night, "failed-night")
+        # the audit failed: no commit_publish; the published snapshot still has the case open
+        published = con.execute("SELECT status FROM published_leads WHERE case_id = ?", [case_id]).fetchall()
+        assert published == [("active",)]
+        case_tables.build_cases(con, settings, next_night)
+    shutil.copytree(settings.data_dir, full.data_dir)
+    with state_db(settings) as con:
+        lead_tables.build_leads(con, settings, run["scoring"], next_night, "next-night")
+        pipeline.build_changes(con, "next-night", next_night)
+        commit_publish(con, "next-night")
+        row = con.sql("SELECT * FROM published_leads WHERE case_id = ?", params=[case_id]).pl()
+    with state_db(full) as con:
+        lead_tables.build_leads(con, full, run["scoring"], next_night, "next-night", full=True)
+    expected = _candidates(full).filter(pl.col("case_id") == case_id)
+    assert_frame_equal(row, expected)
+    assert (row["status"].item(), row["as_of"].item()) == ("cancelled", next_night)
