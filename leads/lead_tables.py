@@ -34,6 +34,7 @@ import leads.scoring
 import schemas
 import transforms
 from leads.db import registered, sql_text, transaction
+from leads.errors import LeadsError
 from leads.scoring import ScoringConfig
 from leads.settings import Settings
 from schemas.leads import published_leads
@@ -107,6 +108,8 @@ def published_candidates(con: duckdb.DuckDBPyConnection) -> None:
     """Apply the audited candidates to the published snapshot (`published_leads`, `lead_inputs`), inside the
     caller's transaction (publish.commit_publish). Idempotent: applying twice gives the same tables."""
     candidate = con.execute("SELECT value FROM meta WHERE key = ?", [_CANDIDATE_KEY]).fetchall()
+    if not candidate:
+        raise LeadsError("no candidate leads to publish: the leads were not built in this state")
     if json.loads(candidate[0][0])["full"]:  # every lead scored: also takes a changed contract's columns
         con.execute("CREATE OR REPLACE TABLE published_leads AS SELECT * FROM candidate_rows")
     else:

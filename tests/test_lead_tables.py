@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 
 from leads import case_tables, lead_tables, pipeline
 from leads.db import state_db
+from leads.errors import LeadsError
 from leads.publish import commit_publish
 from leads.sample.generator import SampleSpec, generate_sample
 from leads.scoring import load_scoring
@@ -194,3 +195,8 @@ def test_a_night_whose_leads_were_not_published_leaves_the_next_night_to_score_t
     expected = _candidates(full).filter(pl.col("case_id") == case_id)
     assert_frame_equal(row, expected)
     assert (row["status"].item(), row["as_of"].item()) == ("cancelled", next_night)
+
+
+def test_publishing_without_candidates_is_a_one_line_error(tmp_path: Path) -> None:
+    with state_db(Settings(data_dir=tmp_path)) as con, pytest.raises(LeadsError, match="no candidate leads"):
+        lead_tables.published_candidates(con)
