@@ -85,16 +85,16 @@ def stage_in_process(
 
 
 @task(name="match-and-assemble-cases", cache_policy=NO_CACHE)
-def assemble_cases(settings: Settings, as_of: dt.date) -> dict[str, int]:
+def assemble_cases(settings: Settings, as_of: dt.date, full: bool = False) -> dict[str, int]:
     with state_db(settings) as con:
-        return case_tables.build_cases(con, settings, as_of)
+        return case_tables.build_cases(con, settings, as_of, full=full)
 
 
 @task(name="join-and-score", cache_policy=NO_CACHE)
-def score_leads(settings: Settings, as_of: dt.date, run_id: str) -> dict[str, int]:
+def score_leads(settings: Settings, as_of: dt.date, run_id: str, full: bool = False) -> dict[str, int]:
     scoring = load_scoring(settings.config_dir / "scoring.yaml")
     with state_db(settings) as con:
-        return lead_tables.build_leads(con, settings, scoring, as_of, run_id)
+        return lead_tables.build_leads(con, settings, scoring, as_of, run_id, full=full)
 
 
 @task(name="changes", cache_policy=NO_CACHE)
@@ -140,15 +140,23 @@ def finish_run(settings: Settings, run_id: str, status: str, summary: dict) -> N
 
 @flow(name="nightly-refresh", log_prints=False, persist_result=False)
 def nightly_refresh(
-    as_of: dt.date | None = None, sources: list[str] | None = None, landing_dir: str | None = None
+    as_of: dt.date | None = None,
+    sources: list[str] | None = None,
+    landing_dir: str | None = None,
+    full: bool = False,
 ) -> dict:
     """Refresh the published leads for `as_of` (default: today in the schedule's timezone) from every source,
-    or the named ones; `landing_dir` overrides where deliveries are read (a rebuild replays data/raw)."""
-    return refresh(as_of, sources, landing_dir, stage_in_process)
+    or the named ones; `landing_dir` overrides where deliveries are read (a rebuild replays data/raw); `full`
+    rebuilds every case and scores every lead, final ones included (after a corrected dimension delivery)."""
+    return refresh(as_of, sources, landing_dir, stage_in_process, full)
 
 
 def refresh(
-    as_of: dt.date | None, sources: list[str] | None, landing_dir: str | None, stage_sources: StageSources
+    as_of: dt.date | None,
+    sources: list[str] | None,
+    landing_dir: str | None,
+    stage_sources: StageSources,
+    full: bool = False,
 ) -> State:
     """The body of a refresh flow (called inside the flow run); `stage_sources` lands and stages the sources
     (in this process, or prepared on a Dask cluster: flows/scale_out.py). Everything after staging is
@@ -174,9 +182,9 @@ def refresh(
         start_run(settings, run_id, as_of, started_at)
         outcomes = stage_sources(settings, configs, as_of, run_id, started_at)
         lap("extract_validate_stage")
-        case_counts = assemble_cases(settings, as_of)
+        case_counts = assemble_cases(settings, as_of, full)
         lap("match_and_cases")
-        lead_counts = score_leads(settings, as_of, run_id)
+        lead_counts = score_leads(settings, as_of, run_id, full)
         lap("join_and_score")
         lead_counts |= changes(settings, run_id, as_of)
         lap("changes")

@@ -176,7 +176,10 @@ def _clear(folder: Path) -> None:
     task_runner=dask_task_runner(get_settings()),
 )
 def nightly_refresh_dask(
-    as_of: dt.date | None = None, sources: list[str] | None = None, landing_dir: str | None = None
+    as_of: dt.date | None = None,
+    sources: list[str] | None = None,
+    landing_dir: str | None = None,
+    full: bool = False,
 ) -> dict:
     """The nightly refresh (same parameters, same result) with each source prepared on the Dask cluster."""
-    return refresh(as_of, sources, landing_dir, stage_on_cluster)
+    return refresh(as_of, sources, landing_dir, stage_on_cluster, full)

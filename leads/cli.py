@@ -78,6 +78,14 @@ def refresh(
             "processes); needs a real Prefect server (PREFECT_API_URL). See docs/scale-out.md.",
         ),
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Rebuild every case and score every lead again, closed ones included (e.g. after a corrected "
+            "valuation or roll delivery). A night normally redoes only what its deliveries can change.",
+        ),
+    ] = False,
 ) -> None:
     """Run the nightly refresh once: land, validate, stage, match, score, audit, publish, export."""
     settings = get_settings()
@@ -102,7 +110,7 @@ def refresh(
         from flows.nightly import nightly_refresh as refresh_flow
 
     try:
-        state = refresh_flow(as_of=as_of_date, sources=source or None, return_state=True)
+        state = refresh_flow(as_of=as_of_date, sources=source or None, full=full, return_state=True)
     except LeadsError as exc:
         _fail(str(exc))
     summary = _state_data(state)

@@ -101,6 +101,22 @@ def test_rerunning_the_same_day_changes_nothing(prefect_harness: None, data_dir:
     assert after.filter(pl.col("run_id") == first["run_id"])["status"].is_in(FINAL_STATUSES).all()
 
 
+def test_a_full_refresh_rebuilds_every_case_and_scores_every_lead(
+    prefect_harness: None, data_dir: Path
+) -> None:
+    """`leads refresh --full`: after a corrected dimension delivery, closed leads are scored again too."""
+    from flows.nightly import nightly_refresh
+
+    first = _refresh()["summary"]
+    again = nightly_refresh(as_of=AS_OF, return_state=True).result()
+    full = nightly_refresh(as_of=AS_OF, full=True, return_state=True).result()
+    counts = {run: summary["stage_counts"] for run, summary in (("again", again), ("full", full))}
+    assert counts["again"]["leads_scored"] < counts["again"]["leads"]  # a normal night carries closed leads
+    assert counts["full"]["leads_scored"] == counts["full"]["leads"] == first["stage_counts"]["leads"]
+    assert counts["full"]["cases_recomputed"] == counts["full"]["cases"]
+    assert _published(data_dir)["run_id"].unique().to_list() == [full["run_id"]]
+
+
 def test_schema_drift_fails_only_that_source(prefect_harness: None, data_dir: Path) -> None:
     landing = Path(os.environ["LEADS_LANDING_DIR"])
     for path in (landing / "ca_riverside").rglob("*.csv"):
