@@ -30,7 +30,7 @@ import polars as pl
 
 import schemas
 import transforms
-from leads.db import registered, sql_text, transaction
+from leads.db import is_table, registered, sql_text, transaction
 from leads.settings import Settings
 from transforms.cases import (
     FINAL_STATUSES,
@@ -104,12 +104,9 @@ def _inputs_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings) -> s
 
 def _last_build(con: duckdb.DuckDBPyConnection) -> dict | None:
     """The last build's as-of date and inputs digest, when its tables are still there."""
-    tables = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND table_name IN ('case_filings', 'cases')"
-    ).fetchall()[0][0]
     found = con.execute("SELECT value FROM meta WHERE key = ?", [_META_KEY]).fetchall()
-    return json.loads(found[0][0]) if found and tables == 2 else None
+    kept = is_table(con, "case_filings") and is_table(con, "cases")
+    return json.loads(found[0][0]) if found and kept else None
 
 
 def _record_build(con: duckdb.DuckDBPyConnection, as_of: dt.date, inputs: str) -> None:

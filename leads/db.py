@@ -122,6 +122,16 @@ def ident(name: str) -> str:
     return f'"{name}"'
 
 
+def is_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether `name` is a table of the connection's database (main schema)."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ?",
+        [name],
+    ).fetchall()
+    return found[0][0] > 0
+
+
 def is_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether `name` is a view of the connection's database (main schema)."""
     found = con.execute(

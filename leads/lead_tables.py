@@ -33,7 +33,7 @@ import polars as pl
 import leads.scoring
 import schemas
 import transforms
-from leads.db import registered, sql_text, transaction
+from leads.db import is_table, registered, sql_text, transaction
 from leads.errors import LeadsError
 from leads.scoring import ScoringConfig
 from leads.settings import Settings
@@ -92,7 +92,7 @@ def build_leads(
             "CREATE OR REPLACE TABLE candidate_removed AS "
             "SELECT lead_id FROM published_leads WHERE case_id NOT IN (SELECT case_id FROM cases)"
         )
-        if _is_table(con, "candidate_leads"):  # a state written before leads were carried over
+        if is_table(con, "candidate_leads"):  # a state written before leads were carried over
             con.execute("DROP TABLE candidate_leads")
         con.execute(sql_text(settings, "candidate_leads_view"))
         value = json.dumps({"as_of": as_of.isoformat(), "inputs": inputs, "full": full})
@@ -154,13 +154,4 @@ def _inputs_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings, scor
 def _last_publish(con: duckdb.DuckDBPyConnection) -> dict | None:
     """The as-of date and inputs digest of the published leads (what carried leads come from)."""
     found = con.execute("SELECT value FROM meta WHERE key = ?", [_META_KEY]).fetchall()
-    return json.loads(found[0][0]) if found and _is_table(con, "published_leads") else None
-
-
-def _is_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND table_name = ?",
-        [name],
-    ).fetchall()
-    return found[0][0] > 0
+    return json.loads(found[0][0]) if found and is_table(con, "published_leads") else None
