@@ -44,6 +44,19 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 @contextmanager
+def unordered_inserts(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Inserts inside the block may store rows in any order (for tables whose readers never rely on row order,
+    such as the staged tables). An ordered bulk insert from several threads is rewritten at the next checkpoint:
+    measured here on one 3.3M-row parcel roll, 6 s to insert and 5 s more to checkpoint (a file twice the size)
+    ordered, against 5 s and nothing unordered."""
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute("RESET preserve_insertion_order")
+
+
+@contextmanager
 def registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterator[None]:
     """Each frame as a relation named after its keyword, for the statements run inside the block."""
     for name, frame in frames.items():

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from leads.db import duckdb_arrow, ident, transaction
+from leads.db import duckdb_arrow, ident, transaction, unordered_inserts
 from leads.errors import SourceFailed
 from leads.landing import LandedFile
 from leads.readers import RawDelivery, read_delivery
@@ -219,7 +219,7 @@ def _upsert(
     key with `rows` (a source's first load), so they are inserted without the key joins."""
     target = ident(table)
     match = " AND ".join(f"s.{ident(k)} IS NOT DISTINCT FROM i.{ident(k)}" for k in key)
-    with _exposed(con, "incoming", rows):
+    with _exposed(con, "incoming", rows), unordered_inserts(con):
         con.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM incoming LIMIT 0")  # noqa: S608
         if plain:
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM incoming")  # noqa: S608
