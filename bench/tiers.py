@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -83,8 +84,16 @@ def tier_cache(cache_dir: Path, tier: str, seed: int) -> Path:
     return cache_dir / f"{tier}-{seed}"
 
 
+def generator_digest() -> str:
+    """sha256 of the generator's code (leads/sample/*.py): cached inputs of another generator are stale."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).parents[1] / "leads" / "sample").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def cached_marker(folder: Path, spec: dict) -> dict | None:
-    """The cache marker when the folder holds a complete generation of exactly this spec."""
+    """The cache marker when the folder holds a complete generation of exactly this spec, by this generator."""
     marker = folder / MARKER
     if not marker.is_file():
         return None
@@ -92,4 +101,5 @@ def cached_marker(folder: Path, spec: dict) -> dict | None:
         data = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if data.get("spec") == spec else None
+    fresh = data.get("spec") == spec and data.get("generator") == generator_digest()
+    return data if fresh else None

@@ -111,7 +111,7 @@ class Stages:
 
 
 def job_generate(job: dict, stages: Stages) -> dict:
-    from bench.tiers import MARKER, spec_from_json
+    from bench.tiers import MARKER, generator_digest, spec_from_json
     from leads.sample import generate_sample
 
     spec = spec_from_json(job["spec"])
@@ -125,6 +125,7 @@ def job_generate(job: dict, stages: Stages) -> dict:
     counts = _generated_counts(summary)
     marker = {
         "spec": job["spec"],
+        "generator": generator_digest(),
         "seconds": stages.records[-1]["seconds"],
         "peak_rss_mb": stages.records[-1]["peak_rss_mb"],
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
