@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -44,16 +44,28 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 @contextmanager
+def undone_after(undo: Callable[[], object]) -> Iterator[None]:
+    """Run `undo` when the block ends. When the block failed, an error of `undo` does not replace the block's
+    own: a failed statement aborts its transaction, and DuckDB then refuses every statement until ROLLBACK."""
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.Error):
+            undo()
+        raise
+    undo()
+
+
+@contextmanager
 def unordered_inserts(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Inserts inside the block may store rows in any order (for tables whose readers never rely on row order,
     such as the staged tables). An ordered bulk insert from several threads is rewritten at the next checkpoint:
     measured here on one 3.3M-row parcel roll, 6 s to insert and 5 s more to checkpoint (a file twice the size)
-    ordered, against 5 s and nothing unordered."""
+    ordered, against 5 s and nothing unordered. Enter it outside the transaction, so that the setting is
+    reset after a ROLLBACK too."""
     con.execute("SET preserve_insertion_order = false")
-    try:
+    with undone_after(lambda: con.execute("RESET preserve_insertion_order")):
         yield
-    finally:
-        con.execute("RESET preserve_insertion_order")
 
 
 @contextmanager
@@ -61,11 +73,8 @@ def registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterat
     """Each frame as a relation named after its keyword, for the statements run inside the block."""
     for name, frame in frames.items():
         con.register(name, duckdb_arrow(frame))
-    try:
+    with undone_after(lambda: [con.unregister(name) for name in frames]):
         yield
-    finally:
-        for name in frames:
-            con.unregister(name)
 
 
 def _configured(con: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from leads.db import duckdb_arrow, ident, transaction, unordered_inserts
+from leads.db import duckdb_arrow, ident, transaction, undone_after, unordered_inserts
 from leads.errors import SourceFailed
 from leads.landing import LandedFile
 from leads.readers import RawDelivery, read_delivery
@@ -194,16 +194,12 @@ def _exposed(con: duckdb.DuckDBPyConnection, name: str, rows: pl.DataFrame | str
     file that DuckDB reads itself (streamed under its memory limit, never loaded into Python)."""
     if isinstance(rows, str):
         con.read_parquet(rows).create_view(name)
-        try:
+        with undone_after(lambda: con.execute(f"DROP VIEW IF EXISTS {ident(name)}")):
             yield
-        finally:
-            con.execute(f"DROP VIEW IF EXISTS {ident(name)}")
     else:
         con.register(name, duckdb_arrow(rows))
-        try:
+        with undone_after(lambda: con.unregister(name)):
             yield
-        finally:
-            con.unregister(name)
 
 
 def _upsert(
@@ -219,7 +215,7 @@ def _upsert(
     key with `rows` (a source's first load), so they are inserted without the key joins."""
     target = ident(table)
     match = " AND ".join(f"s.{ident(k)} IS NOT DISTINCT FROM i.{ident(k)}" for k in key)
-    with _exposed(con, "incoming", rows), unordered_inserts(con):
+    with _exposed(con, "incoming", rows):
         con.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM incoming LIMIT 0")  # noqa: S608
         if plain:
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM incoming")  # noqa: S608
@@ -373,7 +369,7 @@ def _commit_part(
     repeated = 0
     if hashes is not None and batch.key_hashes is not None:
         repeated = hashes.join(batch.key_hashes, on=["h1", "h2"], how="semi").height
-    with transaction(con):
+    with unordered_inserts(con), transaction(con):
         if staged is not None:
             # equal keys hash equal: no repeated hash means no repeated key, and the key joins can be skipped
             plain = batch.first_load and not repeated

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from leads import pipeline
-from leads.db import state_db
+from leads.db import state_db, transaction, unordered_inserts
 from leads.errors import SourceFailed
 from leads.landing import landed_deliveries
 from leads.settings import Settings
@@ -145,3 +145,34 @@ def test_a_file_failing_on_a_worker_leaves_the_same_state_as_in_process(
         with pytest.raises(SourceFailed, match=r"z\.csv.*the 3 file\(s\) before it were staged"):
             commit_prepared(con, config, prepared, "run-1")
         assert _staged(con) == EXPECTED
+
+
+def _insertion_order(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+
+
+def test_unordered_inserts_restore_the_setting_and_keep_a_failed_statements_own_error() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE staged (k INTEGER PRIMARY KEY)")
+    with unordered_inserts(con), transaction(con):
+        assert _insertion_order(con) is False
+        con.execute("INSERT INTO staged VALUES (1)")
+    assert _insertion_order(con) is True
+    # the failed insert aborts the transaction: the caller sees the constraint error, not a later one
+    with pytest.raises(duckdb.ConstraintException), unordered_inserts(con), transaction(con):
+        con.execute("INSERT INTO staged VALUES (2), (2)")
+    assert _insertion_order(con) is True
+    assert con.execute("SELECT k FROM staged").fetchall() == [(1,)]
+
+
+def test_an_insert_that_fails_in_its_transaction_reports_its_own_error(
+    settings: Settings, config: SourceConfig
+) -> None:
+    with state_db(settings) as con:
+        files = _landed(con, settings, config)
+        # a staged column too narrow for the amounts: the insert itself fails, inside the file's transaction
+        con.execute("ALTER TABLE staged_filings ALTER amount_due SET DATA TYPE DECIMAL(2, 0)")
+        with pytest.raises(duckdb.ConversionException):
+            staged_source(con, config, files, settings.data_dir, "run-1")
+        assert _insertion_order(con) is True
+        assert con.execute("SELECT count(*) FROM staged_filings").fetchall() == [(0,)]
