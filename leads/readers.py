@@ -55,20 +55,25 @@ def _decoded(data: bytes, encoding: str) -> tuple[str, list[Unreadable]]:
     return "".join(kept), bad
 
 
-def _complete_lines(text: str, delimiter: str) -> tuple[str, list[int], list[Unreadable]]:
-    """For formats whose every line ends with the delimiter: a line without it was cut off (truncated)."""
+def _complete_lines(text: str, delimiter: str, fields: int | None) -> tuple[str, list[int], list[Unreadable]]:
+    """For formats whose every field ends with the delimiter: a line without it at the end, or with fewer
+    delimiters than `fields` (when the format has no quoting, so every delimiter ends a field), was cut off;
+    the parser would read the missing fields as nulls."""
     kept: list[str] = []
     numbers: list[int] = []
     bad: list[Unreadable] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        if line.endswith(delimiter):
-            kept.append(line)
-            numbers.append(number)
-        else:
+        if not line.endswith(delimiter):
             reason = "record ends before its last delimiter (truncated line)"
             bad.append(Unreadable(number, "truncated_record", reason, line))
+        elif fields is not None and (found := line.count(delimiter)) < fields:
+            reason = f"record has {found} of its {fields} fields (truncated line)"
+            bad.append(Unreadable(number, "truncated_record", reason, line))
+        else:
+            kept.append(line)
+            numbers.append(number)
     return "\n".join(kept) + ("\n" if kept else ""), numbers, bad
 
 
@@ -118,7 +123,8 @@ def _delimited(text: str, fmt: FileFormat, utf8: bytes | None = None) -> RawDeli
     numbers: list[int] | None = None
     unreadable: list[Unreadable] = []
     if fmt.trailing_delimiter:
-        text, numbers, unreadable = _complete_lines(text, fmt.delimiter)
+        fields = len(fmt.columns) if (fmt.columns and fmt.quote_char is None) else None
+        text, numbers, unreadable = _complete_lines(text, fmt.delimiter, fields)
         if columns:
             columns.append("__trailing__")
     else:

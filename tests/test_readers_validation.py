@@ -35,6 +35,20 @@ def test_headerless_pipe_with_bom_crlf_and_a_truncated_last_line(tmp_path: Path)
     assert [(u.line, u.check) for u in delivery.unreadable] == [(3, "truncated_record")]
 
 
+def test_a_pipe_line_cut_right_after_a_delimiter_is_quarantined_not_padded(tmp_path: Path) -> None:
+    """A line cut off just after a `|` still ends with the delimiter; its missing fields must not become
+    nulls of a staged row."""
+    data = b"1|LP|01/02/2025|SMITH,JOHN|\r\n2|FJ|\r\n3|LP|01/04/2025|DOE,JANE|\r\n4|LP|"
+    delivery = read_delivery(_file(tmp_path, data), PIPE)
+    assert delivery.frame["id"].to_list() == ["1", "3"]
+    assert delivery.frame["source_line"].to_list() == [1, 3]
+    assert [(u.line, u.check, u.raw_text) for u in delivery.unreadable] == [
+        (2, "truncated_record", "2|FJ|"),
+        (4, "truncated_record", "4|LP|"),
+    ]
+    assert "2 of its 4 fields" in delivery.unreadable[0].reason
+
+
 def test_cp1252_bytes_are_decoded_when_declared_and_quarantined_when_not(tmp_path: Path) -> None:
     data = "1|LP|01/02/2025|MU\u00d1OZ,JOS\u00c9|\n".encode("cp1252")
     declared = read_delivery(_file(tmp_path, data), PIPE.model_copy(update={"encoding": "cp1252"}))
