@@ -487,7 +487,8 @@ def _empty_feeds(base: Baseline, result: faults.BadDelivery, hit: dict) -> None:
 
 def _duplicated(base: Baseline, result: faults.BadDelivery, hit: dict) -> None:
     """Row 5: every record twice, and the records again in another file: one staged row per record key."""
-    assert hit["status"] == "ok" and hit["files_landed"] == 2 and hit["rows_duplicate"] == 2
+    assert hit["status"] == "ok" and hit["files_landed"] == 2 and hit["rows_staged"] > 0
+    assert hit["rows_duplicate"] == 2 * hit["rows_staged"]  # each record delivered three times
     assert (
         _state(
             result.data_dir, "SELECT source, record_id FROM staged_filings GROUP BY ALL HAVING count(*) > 1"

@@ -9,10 +9,13 @@ import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
 from leads.sample import COUNTIES, SampleSpec, generate_sample
+from leads.sample.cases import KIND_LENDER, simulate_cases
+from leads.sample.days import day_number
 from leads.sample.render import CA_COLUMNS, FL_COLUMNS, TX_KEYS
 
 SPEC = SampleSpec(parcels_per_county=2000)
@@ -287,3 +290,23 @@ def test_bad_spec_is_refused() -> None:
         SampleSpec(counties=("zz_nowhere",))
     with pytest.raises(ValueError):
         SampleSpec(messiness=-1)
+
+
+def _recent_lender_filings(history_days: int) -> int:
+    """Mortgage foreclosures filed in the last 365 days of a 60,000-parcel county with that much history."""
+    county = COUNTIES["fl_hillsborough"]
+    as_of = day_number(SPEC.as_of)
+    world = np.random.default_rng(7)
+    first_orig_day = as_of - world.integers(0, 15 * 365, 60_000)  # open first loans, originated over 15 years
+    land_use = np.zeros(60_000, dtype=np.int64)
+    batch = simulate_cases(
+        np.random.default_rng(1), county, land_use, first_orig_day, as_of - history_days, as_of
+    )
+    return int(((batch.kind == KIND_LENDER) & (batch.start > as_of - 365)).sum())
+
+
+def test_the_recent_filing_rate_does_not_depend_on_the_history_length() -> None:
+    """A longer history adds older filings, not more recent ones (a steady filing rate)."""
+    one_year, four_years = _recent_lender_filings(365), _recent_lender_filings(4 * 365)
+    assert one_year > 200
+    assert abs(four_years - one_year) / one_year < 0.15, (one_year, four_years)

@@ -118,12 +118,24 @@ WHERE source = ? AND record_id = ?
 """
 
 
+UNMATCHED = """
+INSERT INTO staged_filings BY NAME
+SELECT * REPLACE (? AS record_id, ? AS case_number, 'LIS_PENDENS' AS event, ? AS recorded_date,
+                  NULL AS ref_record_id, NULL AS apn, NULL AS apn_key, NULL AS legal_description,
+                  NULL AS legal_key, NULL AS situs_address, NULL AS street_key, 'synthetic.csv' AS file,
+                  ? AS delivery_date)
+FROM staged_filings
+WHERE source = ? AND record_id = ?
+"""
+
+
 def test_a_new_case_on_a_final_leads_parcel_and_a_change_to_an_unmatched_case_rescore_them(
     run: dict, tmp_path: Path
 ) -> None:
     """A final lead is scored again when another case appears on its parcel (its distress signals count the
     other cases), and an unmatched case that changes is scored again although it has no parcel."""
-    as_of = run["nights"][-1]["as_of"] + dt.timedelta(days=1)
+    suit_day = run["nights"][-1]["as_of"] + dt.timedelta(days=1)
+    as_of = suit_day + dt.timedelta(days=1)
     settings = run["settings"].model_copy(update={"data_dir": tmp_path / "incremental"})
     full = run["settings"].model_copy(update={"data_dir": tmp_path / "full"})
     shutil.copytree(run["settings"].data_dir, settings.data_dir)
@@ -135,18 +147,21 @@ def test_a_new_case_on_a_final_leads_parcel_and_a_change_to_an_unmatched_case_re
         sold, sold_source, sold_record = con.execute(
             pick.format("c.status = 'sold' AND c.parcel_apn IS NOT NULL AND f.match_method = 'parcel_id'")
         ).fetchall()[0]
-        loose, loose_source, loose_record = con.execute(
-            pick.format(
-                "c.parcel_apn IS NULL AND c.status IN ('active', 'judgment') AND f.case_number IS NOT NULL"
-            )
+        _, suit_source, suit_record = con.execute(
+            pick.format("f.event = 'LIS_PENDENS' AND f.case_number IS NOT NULL")
         ).fetchall()[0]
-        number = con.execute(
-            "SELECT case_number FROM case_filings WHERE source = ? AND record_id = ?",
-            [loose_source, loose_record],
-        ).fetchall()[0][0]
-        # a new suit on the sold parcel (another case number), and a release of the unmatched case
+        # night 1: a suit whose parcel id, legal description and address are all missing (unmatched)
+        con.execute(UNMATCHED, ["SYN-0", "SYN-CASE-0", suit_day, suit_day, suit_source, suit_record])
+        case_tables.build_cases(con, settings, suit_day)
+        lead_tables.build_leads(con, settings, run["scoring"], suit_day, "synthetic-0")
+        loose, parcel, status = con.execute(
+            "SELECT c.case_id, c.parcel_apn, c.status FROM cases c JOIN case_filings f USING (case_id) "
+            "WHERE f.record_id = 'SYN-0'"
+        ).fetchall()[0]
+        assert parcel is None and status == "active"
+        # night 2: a new suit on the sold parcel (another case number), and a release of the unmatched case
         con.execute(SYNTHETIC, ["SYN-1", "SYN-CASE-1", "LIS_PENDENS", as_of, as_of, sold_source, sold_record])
-        con.execute(SYNTHETIC, ["SYN-2", number, "RELEASE", as_of, as_of, loose_source, loose_record])
+        con.execute(SYNTHETIC, ["SYN-2", "SYN-CASE-0", "RELEASE", as_of, as_of, suit_source, "SYN-0"])
         case_tables.build_cases(con, settings, as_of)
     shutil.copytree(settings.data_dir, full.data_dir)
     with state_db(settings) as con:

@@ -213,6 +213,33 @@ def _weighted_without_replacement(rng: np.random.Generator, weights: np.ndarray,
     return np.sort(np.argsort(keys, kind="stable")[: min(k, weights.size)])
 
 
+def _filing_parcels(
+    rng: np.random.Generator, earliest: np.ndarray, start_lo: int, as_of_day: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Up to k distinct parcels and the day each files, filing days uniform over [start_lo, as_of_day].
+
+    earliest: per candidate parcel, the first day it can file. The day comes first, then a parcel able to
+    file that day: picking the parcel first and then a day in its span would crowd the recently originated
+    loans, whose span is short, into the last weeks, so that the recent filing rate grew with the length of
+    the history. Returns (candidate indices in increasing order, filing days)."""
+    order = np.argsort(earliest, kind="stable")
+    ready_by = earliest[order]
+    chosen = np.empty(0, dtype=np.int64)
+    day = np.empty(0, dtype=np.int64)
+    for _ in range(8):  # a parcel drawn twice is redrawn with a fresh day; 8 rounds leave none in practice
+        need = min(k, earliest.size) - chosen.size
+        if need <= 0:
+            break
+        new_day = uniform_days(rng, start_lo, as_of_day, need)
+        ready = np.searchsorted(ready_by, new_day, side="right")  # parcels able to file on that day
+        new_day, ready = new_day[ready > 0], ready[ready > 0]
+        pick = order[np.floor(rng.random(ready.size) * ready).astype(np.int64)]
+        chosen, day = np.concatenate([chosen, pick]), np.concatenate([day, new_day])
+        chosen, first = np.unique(chosen, return_index=True)
+        day = day[first]
+    return chosen, day
+
+
 def simulate_cases(
     rng: np.random.Generator,
     county: County,
@@ -238,11 +265,9 @@ def simulate_cases(
     earliest = first_orig_day[candidates] + 180 + gap
     feasible = earliest <= as_of_day
     candidates, gap, earliest = candidates[feasible], gap[feasible], earliest[feasible]
-    chosen = np.sort(rng.choice(candidates.size, min(counts[0], candidates.size), replace=False))
+    chosen, lender_day = _filing_parcels(rng, earliest, start_lo, as_of_day, int(counts[0]))
     lender_parcel = candidates[chosen]
-    lender_start = prev_weekday(
-        uniform_days(rng, np.maximum(earliest[chosen], start_lo), as_of_day, chosen.size)
-    )
+    lender_start = prev_weekday(lender_day)
     lender_default = lender_start - gap[chosen]
 
     # HOA foreclosures (mostly condos) and other suits on parcels not already in foreclosure
