@@ -72,6 +72,7 @@ import leads.staging
 from leads import pipeline
 from leads.db import analyst_connection, ident
 from leads.errors import LeadsError
+from leads.landing import Receiver
 from leads.locks import RefreshRunning, refresh_lock
 from leads.publish import PUBLISHED_TABLES
 from leads.settings import Settings
@@ -323,9 +324,11 @@ def refresh(
         flow.start_run.fn(settings, run_id, as_of, started_at)
         point("start_run")
         outcomes = []
-        for config in configs:
-            outcomes.append(flow.stage_source.fn(settings, config, as_of, run_id, started_at))
-            point(f"stage_source:{config.source}")
+        with Receiver() as receiver:
+            flow.receive_ahead.fn(settings, configs, as_of, receiver)
+            for config in configs:
+                outcomes.append(flow.stage_source.fn(settings, config, as_of, run_id, started_at, receiver))
+                point(f"stage_source:{config.source}")
         case_counts = flow.assemble_cases.fn(settings, as_of)
         point("assemble_cases")
         lead_counts = flow.score_leads.fn(settings, as_of, run_id)

@@ -337,6 +337,7 @@ def direct_refresh(settings: Any, as_of: dt.date, stages: Stages) -> dict:
 def _steps(settings: Any, as_of: dt.date, stages: Stages, split: dict[str, float]) -> dict:
     from leads import case_tables, lead_tables, pipeline
     from leads.db import state_db
+    from leads.landing import Receiver
     from leads.locks import refresh_lock
     from leads.publish import audit_failures, export_snapshot, publish
     from leads.scoring import load_scoring
@@ -354,23 +355,26 @@ def _steps(settings: Any, as_of: dt.date, stages: Stages, split: dict[str, float
             pipeline.ensure_staged_tables(con)
             pipeline.load_reference(con, settings)
         outcomes = []
-        for config in configs:
-            split.clear()
-            with stages.stage(f"source:{config.source}") as rec, state_db(settings) as con:
-                outcome = pipeline.run_source(con, config, settings, as_of, run_id, started_at)
-                pipeline.record_source(con, run_id, outcome)
-                rec.update(
-                    rows=outcome.rows_in,
-                    status=outcome.status,
-                    files_landed=outcome.files_landed,
-                    rows_staged=outcome.rows_staged,
-                    rows_quarantined=outcome.rows_quarantined,
-                    land_s=round(split.get("land", 0.0), 3),
-                    stage_s=round(split.get("stage", 0.0), 3),
-                )
-                if outcome.message:
-                    rec["message"] = outcome.message[:300]
-            outcomes.append(outcome)
+        with Receiver() as receiver:  # copies the sources' new files into raw while earlier ones stage
+            with stages.stage("receive_ahead") as rec, state_db(settings) as con:
+                rec["files"] = pipeline.receive_ahead(con, configs, settings, as_of, receiver)
+            for config in configs:
+                split.clear()
+                with stages.stage(f"source:{config.source}") as rec, state_db(settings) as con:
+                    outcome = pipeline.run_source(con, config, settings, as_of, run_id, started_at, receiver)
+                    pipeline.record_source(con, run_id, outcome)
+                    rec.update(
+                        rows=outcome.rows_in,
+                        status=outcome.status,
+                        files_landed=outcome.files_landed,
+                        rows_staged=outcome.rows_staged,
+                        rows_quarantined=outcome.rows_quarantined,
+                        land_s=round(split.get("land", 0.0), 3),
+                        stage_s=round(split.get("stage", 0.0), 3),
+                    )
+                    if outcome.message:
+                        rec["message"] = outcome.message[:300]
+                outcomes.append(outcome)
         with stages.stage("build_cases") as rec, state_db(settings) as con:
             case_counts = case_tables.build_cases(con, settings, as_of)
             rec["rows"] = case_counts.get("filings", 0)

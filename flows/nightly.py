@@ -23,6 +23,7 @@ from leads import case_tables, lead_tables, pipeline
 from leads.db import state_db
 from leads.errors import LeadsError
 from leads.html_report import write_report
+from leads.landing import Receiver
 from leads.locks import refresh_lock
 from leads.publish import audit_failures, export_snapshot, publish
 from leads.scoring import load_scoring
@@ -43,12 +44,23 @@ def start_run(settings: Settings, run_id: str, as_of: dt.date, started_at: dt.da
         pipeline.load_reference(con, settings)
 
 
+@task(name="receive-ahead", cache_policy=NO_CACHE)
+def receive_ahead(settings: Settings, configs: list[SourceConfig], as_of: dt.date, receiver: Receiver) -> int:
+    with state_db(settings) as con:
+        return pipeline.receive_ahead(con, configs, settings, as_of, receiver)
+
+
 @task(name="extract-validate-stage", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def stage_source(
-    settings: Settings, config: SourceConfig, as_of: dt.date, run_id: str, received_at: dt.datetime
+    settings: Settings,
+    config: SourceConfig,
+    as_of: dt.date,
+    run_id: str,
+    received_at: dt.datetime,
+    receiver: Receiver | None = None,
 ) -> pipeline.SourceOutcome:
     with state_db(settings) as con:
-        outcome = pipeline.run_source(con, config, settings, as_of, run_id, received_at)
+        outcome = pipeline.run_source(con, config, settings, as_of, run_id, received_at, receiver)
         pipeline.record_source(con, run_id, outcome)
     log_outcome(outcome)
     return outcome
@@ -80,8 +92,11 @@ StageSources = Callable[
 def stage_in_process(
     settings: Settings, configs: list[SourceConfig], as_of: dt.date, run_id: str, received_at: dt.datetime
 ) -> list[pipeline.SourceOutcome]:
-    """Each source landed and staged in this process, one after the other."""
-    return [stage_source(settings, c, as_of, run_id, received_at) for c in configs]
+    """Each source landed and staged in this process, one after the other; the delivery files of the sources
+    still to come are copied into raw meanwhile (disk work overlapping the CPU-bound staging)."""
+    with Receiver() as receiver:
+        receive_ahead(settings, configs, as_of, receiver)
+        return [stage_source(settings, c, as_of, run_id, received_at, receiver) for c in configs]
 
 
 @task(name="match-and-assemble-cases", cache_policy=NO_CACHE)

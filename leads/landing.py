@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +137,41 @@ def _dropped(temp: Path) -> None:
         pass  # other raw files of that delivery date
 
 
+class Receiver:
+    """Copies deliveries into raw ahead of their landing, one file at a time on a background thread, so the
+    disk work of the sources still to come overlaps the staging (CPU work) of the current one.
+
+    `ahead` queues a copy; `received` hands it over (waiting for it, and raising its error, e.g. a full disk)
+    or copies now when none was queued. The copies are the same `.part` temporaries `landed_deliveries`
+    makes itself: a run that stops leaves them to be removed by the next copy of the same file. Use as a
+    context manager: at exit, queued copies are cancelled and finished copies nobody landed are removed."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="receive")
+        self._queued: dict[tuple[str, str], Future[tuple[Path, str]]] = {}
+
+    def ahead(self, path: Path, folder: Path) -> None:
+        key = (str(path), str(folder))
+        if key not in self._queued:
+            self._queued[key] = self._pool.submit(_received, path, folder)
+
+    def received(self, path: Path, folder: Path) -> tuple[Path, str]:
+        queued = self._queued.pop((str(path), str(folder)), None)
+        return _received(path, folder) if queued is None else queued.result()
+
+    def __enter__(self) -> Receiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for queued in self._queued.values():
+            queued.cancel()
+        self._pool.shutdown(wait=True)
+        for queued in self._queued.values():
+            if not queued.cancelled() and queued.exception() is None:
+                _dropped(queued.result()[0])
+        self._queued.clear()
+
+
 def _kept(temp: Path, name: str, digest: str) -> Path:
     """The received copy made the immutable raw file `name` (beside it); when another content already has that
     name (a corrected re-delivery) it is kept as `<stem>.<sha256 prefix><suffix>`: raw is never overwritten."""
@@ -178,6 +215,52 @@ def _landed(
     return landed
 
 
+@dataclass(frozen=True)
+class _Delivery:
+    """One delivery folder of a source: its main files and the companion files of a multi-file export."""
+
+    day: dt.date
+    raw: Path  # where its files land: data/raw/<source>/<date>/
+    mains: list[Path]
+    companions: list[Path]
+
+
+def _deliveries(
+    config: SourceConfig, source_dir: Path, data_dir: Path, as_of: dt.date, refused: list[str]
+) -> Iterator[_Delivery]:
+    """The source's delivery folders dated on or before as_of, oldest first (unsafe names go to `refused`)."""
+    for day, folder in _delivery_dirs(source_dir, as_of, refused):
+        mains = _safe_files(folder, config.format.glob, refused)
+        companions = [p for j in config.joins for p in _safe_files(folder, j.glob, refused) if p not in mains]
+        yield _Delivery(
+            day, data_dir / "raw" / config.source / day.isoformat(), mains, list(dict.fromkeys(companions))
+        )
+
+
+def _source_dir(config: SourceConfig, landing_dir: Path) -> Path | None:
+    source_dir = landing_dir / config.source
+    if not is_safe_name(config.source) or not source_dir.is_dir() or source_dir.is_symlink():
+        return None
+    return source_dir
+
+
+def files_to_receive(
+    con: duckdb.DuckDBPyConnection, config: SourceConfig, landing_dir: Path, data_dir: Path, as_of: dt.date
+) -> list[tuple[Path, Path]]:
+    """(delivery file, raw folder) of each file `landed_deliveries` will copy, as far as the manifest tells
+    now: the main files not known as staged under their name, and the companions of their folders."""
+    source_dir = _source_dir(config, landing_dir)
+    if source_dir is None:
+        return []
+    receipts = _receipts(con, config.source)
+    wanted: list[tuple[Path, Path]] = []
+    for delivery in _deliveries(config, source_dir, data_dir, as_of, []):
+        new = [p for p in delivery.mains if _known_digest(p, delivery.day, receipts) is None]
+        if new:
+            wanted += [(p, delivery.raw) for p in [*new, *delivery.companions]]
+    return wanted
+
+
 def landed_deliveries(
     con: duckdb.DuckDBPyConnection,
     config: SourceConfig,
@@ -186,16 +269,18 @@ def landed_deliveries(
     as_of: dt.date,
     run_id: str,
     received_at: dt.datetime,
+    receiver: Receiver | None = None,
 ) -> Landing:
     """Copy this source's new deliveries (dated on or before `as_of`) into raw; list what needs staging.
 
     A main file already staged (same sha256, any name) is skipped. Companion files of a multi-file export
-    are landed with each new main file of their delivery folder.
+    are landed with each new main file of their delivery folder. `receiver`: copies made ahead (or not).
     """
     refused: list[str] = []
-    source_dir = landing_dir / config.source
-    if not is_safe_name(config.source) or not source_dir.is_dir() or source_dir.is_symlink():
+    source_dir = _source_dir(config, landing_dir)
+    if source_dir is None:
         return Landing([], 0, refused, _last_delivery(con, config.source))
+    receive = _received if receiver is None else receiver.received
     known = dict(
         con.execute(
             "SELECT sha256, status FROM raw_manifest WHERE source = ? ORDER BY received_at",
@@ -206,46 +291,31 @@ def landed_deliveries(
     to_stage: list[LandedFile] = []
     seen: set[str] = set()
     skipped = 0
-    for day, folder in _delivery_dirs(source_dir, as_of, refused):
-        mains = _safe_files(folder, config.format.glob, refused)
-        companions = [p for j in config.joins for p in _safe_files(folder, j.glob, refused) if p not in mains]
-        raw = data_dir / "raw" / config.source / day.isoformat()
+
+    def landed(path: Path, delivery: _Delivery, temp: Path, digest: str, role: str) -> LandedFile:
+        return _landed(
+            con, path, temp, digest, config.source, delivery.day, data_dir, role, known, run_id, received_at
+        )
+
+    for delivery in _deliveries(config, source_dir, data_dir, as_of, refused):
         new_mains = []
-        for path in mains:
-            if known.get(_known_digest(path, day, receipts)) == "staged":
+        for path in delivery.mains:
+            if known.get(_known_digest(path, delivery.day, receipts)) == "staged":
                 skipped += 1  # the file staged earlier under this name, unchanged: not read again
                 continue
-            temp, digest = _received(path, raw)
+            temp, digest = receive(path, delivery.raw)
             if known.get(digest) == "staged" or digest in seen:
                 _dropped(temp)
                 skipped += 1  # same content delivered again (any name): nothing new
                 continue
             seen.add(digest)
-            new_mains.append(
-                _landed(
-                    con, path, temp, digest, config.source, day, data_dir, "main", known, run_id, received_at
-                )
-            )
+            new_mains.append(landed(path, delivery, temp, digest, "main"))
         if not new_mains:
             continue
         to_stage.extend(new_mains)
-        for path in dict.fromkeys(companions):
-            temp, digest = _received(path, raw)
-            to_stage.append(
-                _landed(
-                    con,
-                    path,
-                    temp,
-                    digest,
-                    config.source,
-                    day,
-                    data_dir,
-                    "companion",
-                    known,
-                    run_id,
-                    received_at,
-                )
-            )
+        for path in delivery.companions:
+            temp, digest = receive(path, delivery.raw)
+            to_stage.append(landed(path, delivery, temp, digest, "companion"))
     return Landing(to_stage, skipped, refused, _last_delivery(con, config.source))
 
 

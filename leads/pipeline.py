@@ -17,7 +17,7 @@ import polars as pl
 from leads.connectors import connector_token, fetched_delivery
 from leads.db import ident, registered, transaction
 from leads.errors import SourceFailed
-from leads.landing import LandedFile, landed_deliveries
+from leads.landing import LandedFile, Receiver, files_to_receive, landed_deliveries
 from leads.settings import Settings
 from leads.sources import HttpJsonConnector, SourceConfig
 from leads.staging import STAGED_TABLES, StageResult, mark_failed, staged_source
@@ -154,9 +154,10 @@ def landed_source(
     as_of: dt.date,
     run_id: str,
     received_at: dt.datetime,
+    receiver: Receiver | None = None,
 ) -> tuple[SourceOutcome, list[LandedFile]]:
     """Fetch (HTTP sources) and land one source; the files to stage come back only when the outcome is `ok`
-    (a failed fetch or no new delivery is already a final outcome)."""
+    (a failed fetch or no new delivery is already a final outcome). `receiver`: copies made ahead."""
     outcome = SourceOutcome(config.source, config.kind, "ok")
     if isinstance(config.connector, HttpJsonConnector):
         try:
@@ -165,7 +166,9 @@ def landed_source(
             outcome.status = "failed"
             outcome.message = str(exc)
             return outcome, []
-    landing = landed_deliveries(con, config, settings.landing, settings.data_dir, as_of, run_id, received_at)
+    landing = landed_deliveries(
+        con, config, settings.landing, settings.data_dir, as_of, run_id, received_at, receiver
+    )
     outcome.files_landed = sum(1 for f in landing.files if f.role == "main")
     outcome.files_skipped = landing.skipped
     outcome.last_delivery_date = landing.last_delivery_date
@@ -185,6 +188,26 @@ def landed_source(
         outcome.status = "no_new_files"
         return outcome, []
     return outcome, landing.files
+
+
+def receive_ahead(
+    con: duckdb.DuckDBPyConnection,
+    configs: list[SourceConfig],
+    settings: Settings,
+    as_of: dt.date,
+    receiver: Receiver,
+) -> int:
+    """Queue the copy into raw of every new delivery file of these sources, in the order they will land (the
+    copies are disk work; they run while the sources before stage). Returns the number of files queued.
+    HTTP sources are left out: their delivery is fetched when they land."""
+    queued = 0
+    for config in configs:
+        if isinstance(config.connector, HttpJsonConnector):
+            continue
+        for path, folder in files_to_receive(con, config, settings.landing, settings.data_dir, as_of):
+            receiver.ahead(path, folder)
+            queued += 1
+    return queued
 
 
 def source_failed(
@@ -216,12 +239,13 @@ def run_source(
     as_of: dt.date,
     run_id: str,
     received_at: dt.datetime,
+    receiver: Receiver | None = None,
 ) -> SourceOutcome:
     """Land and stage one source; a failure is recorded on the outcome, never raised to the other sources.
 
     (flows/scale_out.py runs the same steps with the staging split: landing and the commit here, the
     database-free `prepared_source` on a Dask worker.)"""
-    outcome, files = landed_source(con, config, settings, as_of, run_id, received_at)
+    outcome, files = landed_source(con, config, settings, as_of, run_id, received_at, receiver)
     if outcome.status != "ok":
         return outcome
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from pathlib import Path
 
 import duckdb
@@ -269,3 +270,65 @@ def test_a_copy_that_fails_midway_leaves_nothing_in_raw(
     assert list((settings.raw_dir / "ca_test").iterdir()) == []
     outcome = _run(settings, config)
     assert (outcome.status, outcome.files_landed, outcome.rows_staged) == ("ok", 1, 1)
+
+
+def _run_ahead(
+    settings: Settings, config: SourceConfig, received_at: dt.datetime
+) -> tuple[pipeline.SourceOutcome, int]:
+    """A run whose new delivery files were queued for copying before the source lands (as the flow does)."""
+    with landing.Receiver() as receiver, state_db(settings) as con:
+        pipeline.ensure_staged_tables(con)
+        queued = pipeline.receive_ahead(con, [config], settings, AS_OF, receiver)
+        run_id = f"run-{received_at}"
+        return pipeline.run_source(con, config, settings, AS_OF, run_id, received_at, receiver), queued
+
+
+def test_files_copied_ahead_land_once_and_as_if_copied_on_arrival(
+    setup: tuple[Settings, SourceConfig, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flow copies the new delivery files of the sources still to come while earlier sources stage: each
+    new file is copied once (on the receiving thread), lands with its own digest, and a file staged earlier
+    under its name is not queued again."""
+    settings, config, folder = setup
+    old = _deliver(folder, "2026-11-25", "a.csv", ["1,2026-11-20,NOD,TS-1,111,$1000"])
+    _run_at(settings, config, _utc_now() + dt.timedelta(seconds=1))
+    new = [
+        _deliver(folder, "2026-11-26", "b.csv", ["2,2026-11-21,NOD,TS-2,222,$5"]),
+        _deliver(folder, "2026-11-27", "c.csv", ["3,2026-11-22,NOD,TS-3,333,$7"]),
+    ]
+    copies: list[tuple[str, str]] = []
+    real = landing._received
+
+    def spy(path: Path, raw: Path) -> tuple[Path, str]:
+        copies.append((path.name, threading.current_thread().name))
+        return real(path, raw)
+
+    monkeypatch.setattr(landing, "_received", spy)
+    outcome, queued = _run_ahead(settings, config, _utc_now() + dt.timedelta(seconds=2))
+
+    assert queued == 2 and (outcome.status, outcome.files_landed, outcome.rows_staged) == ("ok", 2, 2)
+    assert sorted(name for name, _ in copies) == ["b.csv", "c.csv"]
+    assert all(thread.startswith("receive") for _, thread in copies)
+    raw = settings.raw_dir / "ca_test"
+    assert sorted(p.name for p in raw.rglob("*") if p.is_file()) == ["a.csv", "b.csv", "c.csv"]
+    for path in [old, *new]:
+        assert landing.sha256_of(raw / path.parent.name / path.name) == landing.sha256_of(path)
+    assert [r[0] for r in _staged(settings)] == ["1", "2", "3"]
+
+
+def test_copies_nobody_landed_are_removed_and_a_failed_copy_raises_when_landed(tmp_path: Path) -> None:
+    delivery = tmp_path / "landing" / "a.csv"
+    delivery.parent.mkdir()
+    delivery.write_text("payload\n")
+    raw = tmp_path / "raw" / "2026-11-26"
+    with landing.Receiver() as receiver:
+        receiver.ahead(delivery, raw)
+        receiver.ahead(tmp_path / "landing" / "missing.csv", raw)
+        with pytest.raises(FileNotFoundError):
+            receiver.received(tmp_path / "landing" / "missing.csv", raw)
+    assert not raw.exists()  # the unclaimed copy is gone, and the date folder it made
+
+    with landing.Receiver() as receiver:
+        receiver.ahead(delivery, raw)
+        temp, digest = receiver.received(delivery, raw)
+    assert temp.read_bytes() == b"payload\n" and digest == landing.sha256_of(delivery)
