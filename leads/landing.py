@@ -108,56 +108,99 @@ def _safe_files(folder: Path, pattern: str, refused: list[str]) -> list[Path]:
     return files
 
 
-def _received(path: Path, folder: Path) -> tuple[Path, str]:
-    """The delivery copied into `folder` under a temporary name, and its sha256: the delivery is read once,
-    hashed as it is copied (it is usually new; a copy of content already staged is dropped by the caller)."""
+@dataclass(frozen=True)
+class Received:
+    """A delivery copied into raw under a temporary name; its sha256 and size are those of the copy."""
+
+    temp: Path
+    digest: str
+    size: int
+
+
+def _received(path: Path, folder: Path, drop_folder: bool = True) -> Received:
+    """The delivery copied into `folder` under a temporary name, with its sha256: the delivery is read once,
+    hashed as it is copied (it is usually new; a copy of content already staged is dropped by the caller).
+    `drop_folder`: a failed copy also removes the date folder when that is left empty."""
     folder.mkdir(parents=True, exist_ok=True)
     temp = folder / f".{path.name}.part"
     temp.unlink(missing_ok=True)  # left by a run that stopped mid-copy (possibly already read-only)
     digest = hashlib.sha256()
+    size = 0
     try:
         with path.open("rb") as source, temp.open("wb") as copy:
             for block in iter(lambda: source.read(1 << 20), b""):
                 digest.update(block)
                 copy.write(block)
+                size += len(block)
             copy.flush()
             os.fsync(copy.fileno())
     except BaseException:
-        _dropped(temp)  # a failed copy (disk full, unreadable delivery) leaves nothing behind
+        _dropped(temp, drop_folder)  # a failed copy (disk full, unreadable delivery) leaves nothing behind
         raise
-    return temp, digest.hexdigest()
+    return Received(temp, digest.hexdigest(), size)
 
 
-def _dropped(temp: Path) -> None:
+def _dropped(temp: Path, drop_folder: bool = True) -> None:
     """Remove a received copy that is not needed, and its date folder if that is left empty."""
     temp.unlink(missing_ok=True)
-    try:
-        temp.parent.rmdir()
-    except OSError:
-        pass  # other raw files of that delivery date
+    if drop_folder:
+        try:
+            temp.parent.rmdir()
+        except OSError:
+            pass  # other raw files of that delivery date
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 class Receiver:
     """Copies deliveries into raw ahead of their landing, one file at a time on a background thread, so the
     disk work of the sources still to come overlaps the staging (CPU work) of the current one.
 
-    `ahead` queues a copy; `received` hands it over (waiting for it, and raising its error, e.g. a full disk)
-    or copies now when none was queued. The copies are the same `.part` temporaries `landed_deliveries`
-    makes itself: a run that stops leaves them to be removed by the next copy of the same file. Use as a
-    context manager: at exit, queued copies are cancelled and finished copies nobody landed are removed."""
+    `ahead` queues a copy; `received` hands it over (waiting for it, and raising its error, e.g. a full disk),
+    copies again when the delivery was written after it was queued, or copies now when none was queued.
+    While a Receiver is open, date folders are removed only at its exit (when left empty): the copying thread
+    may be about to write into one. The copies are the same `.part` temporaries landing makes without it: a
+    run that is killed leaves them to be removed by the next copy of the same file. Use as a context manager:
+    at exit, queued copies are cancelled and finished copies nobody landed are removed."""
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="receive")
-        self._queued: dict[tuple[str, str], Future[tuple[Path, str]]] = {}
+        self._queued: dict[tuple[str, str], Future[tuple[tuple[int, int], Received]]] = {}
+        self._folders: set[Path] = set()  # date folders this receiver's copies may have created
 
     def ahead(self, path: Path, folder: Path) -> None:
         key = (str(path), str(folder))
         if key not in self._queued:
-            self._queued[key] = self._pool.submit(_received, path, folder)
+            self._folders.add(folder)
+            self._queued[key] = self._pool.submit(self._copied, path, folder)
 
-    def received(self, path: Path, folder: Path) -> tuple[Path, str]:
-        queued = self._queued.pop((str(path), str(folder)), None)
-        return _received(path, folder) if queued is None else queued.result()
+    @staticmethod
+    def _copied(path: Path, folder: Path) -> tuple[tuple[int, int], Received]:
+        before = _signature(path)
+        return before, _received(path, folder, drop_folder=False)
+
+    def received(self, path: Path, folder: Path) -> Received:
+        key = (str(path), str(folder))
+        queued = self._queued.get(key)
+        self._folders.add(folder)
+        if queued is None:
+            return _received(path, folder, drop_folder=False)
+        try:
+            before, copy = queued.result()  # (an interrupted wait leaves the copy to the exit)
+        except Exception:
+            del self._queued[key]  # the failed copy removed itself: a retry copies afresh
+            raise
+        del self._queued[key]
+        if _signature(path) != before:  # written since it was queued: take what is there now
+            self.dropped(copy.temp)
+            return _received(path, folder, drop_folder=False)
+        return copy
+
+    def dropped(self, temp: Path) -> None:
+        temp.unlink(missing_ok=True)
 
     def __enter__(self) -> Receiver:
         return self
@@ -168,8 +211,13 @@ class Receiver:
         self._pool.shutdown(wait=True)
         for queued in self._queued.values():
             if not queued.cancelled() and queued.exception() is None:
-                _dropped(queued.result()[0])
+                self.dropped(queued.result()[1].temp)
         self._queued.clear()
+        for folder in self._folders:
+            try:
+                folder.rmdir()  # only when every copy in it was dropped
+            except OSError:
+                pass
 
 
 def _kept(temp: Path, name: str, digest: str) -> Path:
@@ -191,8 +239,7 @@ def _kept(temp: Path, name: str, digest: str) -> Path:
 def _landed(
     con: duckdb.DuckDBPyConnection,
     path: Path,
-    temp: Path,
-    digest: str,
+    copy: Received,
     source: str,
     day: dt.date,
     data_dir: Path,
@@ -202,10 +249,9 @@ def _landed(
     received_at: dt.datetime,
 ) -> LandedFile:
     """Keep one received delivery file in raw and record it in the manifest (once per content)."""
-    target = _kept(temp, path.name, digest)
-    landed = LandedFile(
-        source, day, path.name, str(target.relative_to(data_dir)), digest, path.stat().st_size, role
-    )
+    digest = copy.digest
+    target = _kept(copy.temp, path.name, digest)
+    landed = LandedFile(source, day, path.name, str(target.relative_to(data_dir)), digest, copy.size, role)
     if digest not in known:
         con.execute(
             "INSERT INTO raw_manifest VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, 'landed', NULL)",
@@ -281,6 +327,7 @@ def landed_deliveries(
     if source_dir is None:
         return Landing([], 0, refused, _last_delivery(con, config.source))
     receive = _received if receiver is None else receiver.received
+    drop = _dropped if receiver is None else receiver.dropped
     known = dict(
         con.execute(
             "SELECT sha256, status FROM raw_manifest WHERE source = ? ORDER BY received_at",
@@ -292,9 +339,9 @@ def landed_deliveries(
     seen: set[str] = set()
     skipped = 0
 
-    def landed(path: Path, delivery: _Delivery, temp: Path, digest: str, role: str) -> LandedFile:
+    def landed(path: Path, delivery: _Delivery, copy: Received, role: str) -> LandedFile:
         return _landed(
-            con, path, temp, digest, config.source, delivery.day, data_dir, role, known, run_id, received_at
+            con, path, copy, config.source, delivery.day, data_dir, role, known, run_id, received_at
         )
 
     for delivery in _deliveries(config, source_dir, data_dir, as_of, refused):
@@ -303,19 +350,18 @@ def landed_deliveries(
             if known.get(_known_digest(path, delivery.day, receipts)) == "staged":
                 skipped += 1  # the file staged earlier under this name, unchanged: not read again
                 continue
-            temp, digest = receive(path, delivery.raw)
-            if known.get(digest) == "staged" or digest in seen:
-                _dropped(temp)
+            copy = receive(path, delivery.raw)
+            if known.get(copy.digest) == "staged" or copy.digest in seen:
+                drop(copy.temp)
                 skipped += 1  # same content delivered again (any name): nothing new
                 continue
-            seen.add(digest)
-            new_mains.append(landed(path, delivery, temp, digest, "main"))
+            seen.add(copy.digest)
+            new_mains.append(landed(path, delivery, copy, "main"))
         if not new_mains:
             continue
         to_stage.extend(new_mains)
         for path in delivery.companions:
-            temp, digest = receive(path, delivery.raw)
-            to_stage.append(landed(path, delivery, temp, digest, "companion"))
+            to_stage.append(landed(path, delivery, receive(path, delivery.raw), "companion"))
     return Landing(to_stage, skipped, refused, _last_delivery(con, config.source))
 
 

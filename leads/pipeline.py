@@ -199,12 +199,21 @@ def receive_ahead(
 ) -> int:
     """Queue the copy into raw of every new delivery file of these sources, in the order they will land (the
     copies are disk work; they run while the sources before stage). Returns the number of files queued.
-    HTTP sources are left out: their delivery is fetched when they land."""
+
+    Best effort: a source whose folder cannot be listed now is left to its landing (which reports it). Left
+    out: HTTP sources (their delivery is fetched when they land) and a rebuild from data/raw (each copy
+    would be a throwaway duplicate of a raw file, all of them on disk at once)."""
+    if settings.landing.resolve().is_relative_to(settings.raw_dir.resolve()):
+        return 0
     queued = 0
     for config in configs:
         if isinstance(config.connector, HttpJsonConnector):
             continue
-        for path, folder in files_to_receive(con, config, settings.landing, settings.data_dir, as_of):
+        try:
+            files = files_to_receive(con, config, settings.landing, settings.data_dir, as_of)
+        except OSError:
+            continue
+        for path, folder in files:
             receiver.ahead(path, folder)
             queued += 1
     return queued

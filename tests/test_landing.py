@@ -118,7 +118,9 @@ def test_an_unchanged_staged_file_is_not_read_again(
     new = _deliver(folder, "2026-11-26", "b.csv", ["2,2026-11-21,NOD,TS-2,222,$5"])
     read: list[str] = []
     real = landing._received
-    monkeypatch.setattr(landing, "_received", lambda path, raw: read.append(path.name) or real(path, raw))
+    monkeypatch.setattr(
+        landing, "_received", lambda path, raw, **kw: read.append(path.name) or real(path, raw, **kw)
+    )
     outcome = _run_at(settings, config, _utc_now() + dt.timedelta(seconds=2))
     assert (outcome.files_landed, outcome.files_skipped, outcome.rows_staged) == (1, 1, 1)
     assert old.name not in read and new.name in read
@@ -299,9 +301,9 @@ def test_files_copied_ahead_land_once_and_as_if_copied_on_arrival(
     copies: list[tuple[str, str]] = []
     real = landing._received
 
-    def spy(path: Path, raw: Path) -> tuple[Path, str]:
+    def spy(path: Path, raw: Path, **kw: bool) -> landing.Received:
         copies.append((path.name, threading.current_thread().name))
-        return real(path, raw)
+        return real(path, raw, **kw)
 
     monkeypatch.setattr(landing, "_received", spy)
     outcome, queued = _run_ahead(settings, config, _utc_now() + dt.timedelta(seconds=2))
@@ -321,14 +323,50 @@ def test_copies_nobody_landed_are_removed_and_a_failed_copy_raises_when_landed(t
     delivery.parent.mkdir()
     delivery.write_text("payload\n")
     raw = tmp_path / "raw" / "2026-11-26"
+    missing = tmp_path / "landing" / "missing.csv"
     with landing.Receiver() as receiver:
         receiver.ahead(delivery, raw)
-        receiver.ahead(tmp_path / "landing" / "missing.csv", raw)
+        receiver.ahead(missing, raw)
         with pytest.raises(FileNotFoundError):
-            receiver.received(tmp_path / "landing" / "missing.csv", raw)
+            receiver.received(missing, raw)
+        with pytest.raises(FileNotFoundError):  # a retry copies afresh (and fails the same way here)
+            receiver.received(missing, raw)
     assert not raw.exists()  # the unclaimed copy is gone, and the date folder it made
 
     with landing.Receiver() as receiver:
         receiver.ahead(delivery, raw)
-        temp, digest = receiver.received(delivery, raw)
-    assert temp.read_bytes() == b"payload\n" and digest == landing.sha256_of(delivery)
+        copy = receiver.received(delivery, raw)
+    assert copy.temp.read_bytes() == b"payload\n" and copy.digest == landing.sha256_of(delivery)
+    assert copy.size == len(b"payload\n")
+
+
+def test_a_date_folder_is_removed_only_when_the_receiver_is_done(tmp_path: Path) -> None:
+    """Dropping a copy (content already staged) must not remove the date folder while the copying thread may
+    be about to write the next file of that folder into it; the folder goes at exit if it is left empty."""
+    landing_dir, raw = tmp_path / "landing", tmp_path / "raw" / "2026-11-26"
+    landing_dir.mkdir()
+    first, second = landing_dir / "a.csv", landing_dir / "b.csv"
+    first.write_text("a\n")
+    second.write_text("b\n")
+    with landing.Receiver() as receiver:
+        receiver.ahead(first, raw)
+        receiver.ahead(second, raw)
+        receiver.dropped(receiver.received(first, raw).temp)
+        assert raw.is_dir()
+        receiver.dropped(receiver.received(second, raw).temp)
+        assert raw.is_dir()
+    assert not raw.exists()
+
+
+def test_a_delivery_written_after_it_was_queued_is_copied_again(tmp_path: Path) -> None:
+    delivery = tmp_path / "landing" / "a.csv"
+    delivery.parent.mkdir()
+    delivery.write_text("first version\n")
+    raw = tmp_path / "raw" / "2026-11-26"
+    with landing.Receiver() as receiver:
+        receiver.ahead(delivery, raw)
+        receiver._queued[(str(delivery), str(raw))].result()  # the early copy is made
+        delivery.write_text("second, longer version\n")
+        copy = receiver.received(delivery, raw)
+        assert copy.temp.read_text() == "second, longer version\n"
+        assert copy.digest == landing.sha256_of(delivery) and copy.size == delivery.stat().st_size
