@@ -57,8 +57,9 @@ def _decoded(data: bytes, encoding: str) -> tuple[str, list[Unreadable]]:
 
 def _complete_lines(text: str, delimiter: str, fields: int | None) -> tuple[str, list[int], list[Unreadable]]:
     """For formats whose every field ends with the delimiter: a line without it at the end, or with fewer
-    delimiters than `fields` (when the format has no quoting, so every delimiter ends a field), was cut off;
-    the parser would read the missing fields as nulls."""
+    delimiters than `fields` (when the format has no quoting and no header, so every delimiter ends one of
+    the declared fields), was cut off: the parser would read the missing fields as nulls. A line with more
+    has a delimiter inside a value: its fields cannot be told apart, and the parser would fail the file."""
     kept: list[str] = []
     numbers: list[int] = []
     bad: list[Unreadable] = []
@@ -71,6 +72,9 @@ def _complete_lines(text: str, delimiter: str, fields: int | None) -> tuple[str,
         elif fields is not None and (found := line.count(delimiter)) < fields:
             reason = f"record has {found} of its {fields} fields (truncated line)"
             bad.append(Unreadable(number, "truncated_record", reason, line))
+        elif fields is not None and found > fields:
+            reason = f"record has {found} fields, {fields} declared (a delimiter inside a value?)"
+            bad.append(Unreadable(number, "field_count", reason, line))
         else:
             kept.append(line)
             numbers.append(number)
@@ -123,7 +127,7 @@ def _delimited(text: str, fmt: FileFormat, utf8: bytes | None = None) -> RawDeli
     numbers: list[int] | None = None
     unreadable: list[Unreadable] = []
     if fmt.trailing_delimiter:
-        fields = len(fmt.columns) if (fmt.columns and fmt.quote_char is None) else None
+        fields = len(fmt.columns) if (fmt.columns and fmt.quote_char is None and not fmt.header) else None
         text, numbers, unreadable = _complete_lines(text, fmt.delimiter, fields)
         if columns:
             columns.append("__trailing__")

@@ -49,6 +49,17 @@ def test_a_pipe_line_cut_right_after_a_delimiter_is_quarantined_not_padded(tmp_p
     assert "2 of its 4 fields" in delivery.unreadable[0].reason
 
 
+def test_a_pipe_line_with_an_extra_delimiter_is_quarantined_and_the_rest_read(tmp_path: Path) -> None:
+    """Without quoting, a `|` inside a value cannot be told from a field end: that one record is quarantined
+    (the parser would otherwise fail the whole file on it)."""
+    data = b"1|LP|01/02/2025|SMITH,JOHN|\n2|FJ|01/03/2025|DOE|JANE|\n3|LP|01/04/2025|ROE,RICHARD|\n"
+    delivery = read_delivery(_file(tmp_path, data), PIPE)
+    assert delivery.frame["id"].to_list() == ["1", "3"]
+    assert delivery.frame["source_line"].to_list() == [1, 3]
+    assert [(u.line, u.check) for u in delivery.unreadable] == [(2, "field_count")]
+    assert "5 fields, 4 declared" in delivery.unreadable[0].reason
+
+
 def test_cp1252_bytes_are_decoded_when_declared_and_quarantined_when_not(tmp_path: Path) -> None:
     data = "1|LP|01/02/2025|MU\u00d1OZ,JOS\u00c9|\n".encode("cp1252")
     declared = read_delivery(_file(tmp_path, data), PIPE.model_copy(update={"encoding": "cp1252"}))
