@@ -226,7 +226,9 @@ def _filing_parcels(
     ready_by = earliest[order]
     chosen = np.empty(0, dtype=np.int64)
     day = np.empty(0, dtype=np.int64)
-    for _ in range(8):  # a parcel drawn twice is redrawn with a fresh day; 8 rounds leave none in practice
+    # a parcel drawn twice is redrawn with a fresh day; when k nears the number of candidates a few may
+    # still be missing after the last round (the batch is then a little smaller than drawn)
+    for _ in range(32):
         need = min(k, earliest.size) - chosen.size
         if need <= 0:
             break
