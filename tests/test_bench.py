@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from bench import run, worker
@@ -98,6 +99,7 @@ class _InProcessRunner:
 
     def __init__(self) -> None:
         self.names: list[str] = []
+        self.results: dict[str, dict] = {}
 
     def say(self, text: str) -> None:
         pass
@@ -106,7 +108,8 @@ class _InProcessRunner:
         self.names.append(name)
         stages = worker.Stages(None)
         result = {"ok": True, **worker.JOBS[job["job"]](job, stages), **stages.summary()}
-        return {**result, "loadavg_1m": [0.0, 0.0], "process_wall_s": 0.0}
+        self.results[name] = {**result, "loadavg_1m": [0.0, 0.0], "process_wall_s": 0.0}
+        return self.results[name]
 
 
 def test_history_series_refreshes_each_history_length_and_reports_the_growth(
@@ -114,17 +117,33 @@ def test_history_series_refreshes_each_history_length_and_reports_the_growth(
 ) -> None:
     monkeypatch.setenv("LEADS_SOURCES", GENERATED)
     runner = _InProcessRunner()
-    history = run.run_history(runner, tmp_path, "smoke", (1, 2), SEED)  # type: ignore[arg-type]
+    history = run.run_history(runner, tmp_path, "smoke", (1, 2), SEED, repeats=2)  # type: ignore[arg-type]
 
     assert runner.names == [
         "smoke-history1y-generate",
         "smoke-history1y-full",
-        "smoke-history1y-incremental",
+        "smoke-history1y-incremental-1",
+        "smoke-history1y-incremental-2",
         "smoke-history2y-generate",
         "smoke-history2y-full",
-        "smoke-history2y-incremental",
+        "smoke-history2y-incremental-1",
+        "smoke-history2y-incremental-2",
     ]
     one, two = history["points"]
+    # each repeat starts from the state the full refresh left: the same night, the same outcome, and the
+    # state holds the full refresh and one night, not two
+    first, second = (runner.results[f"smoke-history1y-incremental-{n}"] for n in (1, 2))
+    assert first["run"]["stage_counts"] == second["run"]["stage_counts"]
+    state = duckdb.connect(
+        str(tmp_path / "runs" / "smoke-history1y" / "state" / "pipeline.duckdb"), read_only=True
+    )
+    try:
+        assert state.execute("SELECT count(*) FROM runs").fetchall() == [(2,)]
+    finally:
+        state.close()
+    assert one["incremental_cpu_s_runs"] == [first["pipeline_cpu_s"], second["pipeline_cpu_s"]]
+    assert one["incremental"]["pipeline_cpu_s"] == min(one["incremental_cpu_s_runs"])
+    assert not (tmp_path / "runs" / "smoke-history1y.after-full").exists()
     assert (one["history_days"], two["history_days"]) == (365, 730)
     assert two["filing_rows"] > one["filing_rows"]  # twice the history: more filings in the warehouse
     assert two["incremental"]["staged_filings"] > one["incremental"]["staged_filings"]
@@ -145,7 +164,7 @@ def test_history_series_refreshes_each_history_length_and_reports_the_growth(
     assert "| 2 y |" in report and "incremental night as filing history grows (smoke tier)" in report
     # a second series reuses the generated inputs (no generate job)
     again = _InProcessRunner()
-    run.run_history(again, tmp_path, "smoke", (1,), SEED)  # type: ignore[arg-type]
+    run.run_history(again, tmp_path, "smoke", (1,), SEED, repeats=1)  # type: ignore[arg-type]
     assert again.names == ["smoke-history1y-full", "smoke-history1y-incremental"]
 
 
@@ -193,7 +212,7 @@ def test_history_growth_compares_the_shortest_and_longest_history_that_were_aske
 
     report = run.markdown({"history_growth": longest_failed})
     row = next(line for line in report.splitlines() if line.startswith("| 4 y |"))
-    assert row.count("|") == 16  # 15 cells: the error text's "|" and newline do not break the table
+    assert row.count("|") == 17  # 16 cells: the error text's "|" and newline do not break the table
     assert "| incremental night as filing history grows (t tier) |" in report and "| not run |" in report
 
 
