@@ -152,13 +152,3 @@ def is_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         [name],
     ).fetchall()
     return found[0][0] > 0
-
-
-def is_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether `name` is a view of the connection's database (main schema)."""
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_views() "
-        "WHERE database_name = current_database() AND schema_name = 'main' AND view_name = ?",
-        [name],
-    ).fetchall()
-    return found[0][0] > 0
