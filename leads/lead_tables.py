@@ -76,7 +76,7 @@ def build_leads(
     )
     con.execute("CREATE OR REPLACE TEMP TABLE tonight_inputs AS " + sql_text(settings, "lead_inputs_rows"))
     inputs = _inputs_fingerprint(con, settings, scoring)
-    last = _last_publish(con)
+    last = last_publish(con)
     full = full or last is None or last["inputs"] != inputs or as_of < dt.date.fromisoformat(last["as_of"])
     if full:
         scope = con.sql("SELECT case_id FROM cases").pl()
@@ -151,7 +151,7 @@ def _inputs_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings, scor
     return digest.hexdigest()
 
 
-def _last_publish(con: duckdb.DuckDBPyConnection) -> dict | None:
+def last_publish(con: duckdb.DuckDBPyConnection) -> dict | None:
     """The as-of date and inputs digest of the published leads (what carried leads come from)."""
     found = con.execute("SELECT value FROM meta WHERE key = ?", [_META_KEY]).fetchall()
     return json.loads(found[0][0]) if found and is_table(con, "published_leads") else None

@@ -8,6 +8,7 @@ new connections see the new one; a crash at any point leaves the old file whole.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -22,9 +23,10 @@ import polars as pl
 
 from leads.db import ident, sql_text
 from leads.files import fsync_dir
-from leads.lead_tables import published_candidates
+from leads.lead_tables import last_publish, published_candidates
 from leads.settings import Settings
 from schemas.leads import EXPORT_SCHEMA_VERSION, PublishedLead
+from transforms.cases import FINAL_STATUSES
 
 AUDITS = [
     "duplicate_lead_ids",
@@ -359,32 +361,80 @@ def _write_all_formats(frame: pl.DataFrame, folder: Path, stem: str, side_by_sid
     return {name: {"rows": frame.height, "sha256": digest} for name, digest in digests.items()}
 
 
+# meta key: the as-of date and folder (under exports/) of the last full snapshot (`leads.*`)
+FULL_EXPORT_KEY = "full_export"
+
+
+def _last_full_export(con: duckdb.DuckDBPyConnection) -> dict | None:
+    found = con.execute("SELECT value FROM meta WHERE key = ?", [FULL_EXPORT_KEY]).fetchall()
+    return json.loads(found[0][0]) if found else None
+
+
+def full_export_due(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> bool:
+    """Whether tonight's export carries the full snapshot: on the first export, when the last full one is
+    `settings.full_export_days` old (by as-of date), or when every lead was scored again tonight (new scoring
+    code or config, reference data, the opt-out list, an earlier as-of date): then every row changed anyway."""
+    last = _last_full_export(con)
+    if last is None or settings.full_export_days == 0:
+        return True
+    scored = last_publish(con)
+    if scored is not None and scored["full"]:
+        return True
+    return abs((as_of - dt.date.fromisoformat(last["as_of"])).days) >= settings.full_export_days
+
+
+def _export_leads(con: duckdb.DuckDBPyConnection, settings: Settings, open_only: bool) -> pl.DataFrame:
+    params = {"open_only": open_only, "final": FINAL_STATUSES}
+    return con.sql(sql_text(settings, "export_leads"), params=params).pl()
+
+
 def export_snapshot(
     con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, since_run: str | None = None
 ) -> Path:
-    """The published leads for other systems, suppressed owners excluded: a full snapshot (`leads.*`) and the
-    change feed (`changes.*`: this run's events, or every event after `since_run`, with the lead's row)."""
-    leads = con.sql("SELECT * FROM published_leads WHERE NOT suppressed ORDER BY lead_id").pl()
-    changes = con.sql(CHANGES_SQL, params={"since": since_run}).pl().filter(~pl.col("suppressed"))
+    """The published leads for other systems, suppressed owners excluded: the open leads (`open_leads.*`), the
+    change feed (`changes.*`: this run's events, or every event after `since_run`, with the lead's row) and,
+    when due (`full_export_due`), the full snapshot of every lead (`leads.*`).
+
+    The full snapshot holds all history (sold, cancelled and stale cases too): writing it every night would
+    make the night's cost grow with the history, not with the night's work (issue 8)."""
+    as_of = con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
     folder = settings.exports_dir / (run_id if since_run is None else f"{run_id}-since-{since_run}")
     folder.mkdir(parents=True, exist_ok=True)
-    # the snapshot is big: its files are written side by side; the change feed is small
-    files = {
-        **_write_all_formats(leads, folder, "leads", side_by_side=True),
-        **_write_all_formats(changes, folder, "changes", side_by_side=False),
-    }
+    full = full_export_due(con, settings, as_of)
+    if full:
+        leads = _export_leads(con, settings, open_only=False)
+        open_leads = leads.filter(~pl.col("status").is_in(FINAL_STATUSES))
+    else:
+        leads, open_leads = None, _export_leads(con, settings, open_only=True)
+    changes = con.sql(CHANGES_SQL, params={"since": since_run}).pl().filter(~pl.col("suppressed"))
+    # the snapshots are big: their files are written side by side; the change feed is small
+    files = {}
+    if leads is not None:
+        files.update(_write_all_formats(leads, folder, "leads", side_by_side=True))
+    files.update(_write_all_formats(open_leads, folder, "open_leads", side_by_side=True))
+    files.update(_write_all_formats(changes, folder, "changes", side_by_side=False))
+    last_full = (
+        {"folder": folder.name, "as_of": as_of.isoformat(), "rows": leads.height}
+        if leads is not None
+        else _last_full_export(con)
+    )
     manifest = {
         "run_id": run_id,
         "since_run": since_run,
+        "as_of": as_of.isoformat(),
         "schema_version": EXPORT_SCHEMA_VERSION,
-        "rows": leads.height,
+        "full_snapshot": last_full,
+        "open_rows": open_leads.height,
         "change_rows": changes.height,
         "files": files,
-        "columns": {name: str(dtype) for name, dtype in leads.schema.items()},
+        "columns": {name: str(dtype) for name, dtype in open_leads.schema.items()},
     }
     _atomic_write(
         folder / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2, sort_keys=True))
     )
+    fsync_dir(folder)
+    if leads is not None:
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FULL_EXPORT_KEY, json.dumps(last_full)])
     if since_run is None:
         # the events now in an export are not exported again
         con.execute(

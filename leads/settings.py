@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # (tcp://host:8786), else a local cluster of this many worker processes. See docs/scale-out.md.
     dask_address: str = ""
     dask_workers: int = Field(default=2, ge=1)
+    # Every export has the open leads and the change feed; the full snapshot of every lead (`leads.*`) is
+    # written when the last one is this many days old (by as-of date), on the first export and after a full
+    # rescoring. 0 = every run. See README "Exports".
+    full_export_days: int = Field(default=7, ge=0)
 
     @property
     def landing(self) -> Path:

@@ -14,8 +14,9 @@ import polars as pl
 from schemas.vocabulary import OCCUPANCY, STATUSES, STRATEGIES, TIERS, Event
 
 # additive: 1.1 + suppressed; 1.2 + lane_confidence; 1.3 + equity_confidence; 1.4: as_of and run_id are per row
-# (a lead in a final status keeps those of the night it was last scored: leads/lead_tables.py)
-EXPORT_SCHEMA_VERSION = "1.4"
+# (a lead in a final status keeps those of the night it was last scored: leads/lead_tables.py); 2.0: every export
+# has `open_leads.*`, the full snapshot `leads.*` only when due (weekly by default: leads/publish.py)
+EXPORT_SCHEMA_VERSION = "2.0"
 
 
 class PublishedLead(pa.DataFrameModel):

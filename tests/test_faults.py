@@ -155,15 +155,26 @@ def test_kill_at_every_step_leaves_old_or_new_publish_and_a_rerun_heals(
 def test_a_kill_mid_export_leaves_no_partial_file_at_a_final_path(
     kills: dict[str, tuple[Outcome, Path]],
 ) -> None:
-    """Row 3: the killed run's export folder holds complete files at final paths (leads.* were renamed in)
+    """Row 3: the killed run's export folder holds complete files at final paths (leads.*, open_leads.* were
+    renamed in)
     and the half-written one only under its temp name; it has no manifest; the re-run's manifest matches."""
     _, folder = kills["written:exports/<run>/.changes.parquet.part"]
     exports = sorted((folder / "data" / "exports").iterdir())
     killed = [p for p in exports if not (p / "manifest.json").exists()]
     assert len(killed) == 1
     names = sorted(p.name for p in killed[0].iterdir())
-    assert names == [".changes.parquet.part", "leads.csv", "leads.jsonl", "leads.parquet"]
-    assert pl.read_parquet(killed[0] / "leads.parquet").height == pl.read_csv(killed[0] / "leads.csv").height
+    # the open leads always, the full snapshot (leads.*) when due
+    snapshots = sorted({p.name.split(".")[0] for p in killed[0].iterdir() if not p.name.startswith(".")})
+    assert "open_leads" in snapshots and set(snapshots) <= {"leads", "open_leads"}
+    assert names == [
+        ".changes.parquet.part",
+        *(f"{s}.{f}" for s in snapshots for f in ("csv", "jsonl", "parquet")),
+    ]
+    for stem in snapshots:
+        assert (
+            pl.read_parquet(killed[0] / f"{stem}.parquet").height
+            == pl.read_csv(killed[0] / f"{stem}.csv").height
+        )
     assert faults.export_problems(folder / "data") == []
 
 

@@ -1,13 +1,16 @@
-"""Leads scored night after night: open and changed leads as a full scoring gives them, final leads carried.
+"""Leads scored night after night: open and changed leads as a full scoring gives them, final leads carried;
+and each night's export: the open leads every night, the full snapshot when due.
 
 A generated sample (a bulk history delivery, then six daily ones) goes through the pipeline's steps night by
 night. After each night's case build the state is copied; the copy scores every lead, the original only the
-leads that can have moved (leads/lead_tables.py), and the two candidate tables are compared.
+leads that can have moved (leads/lead_tables.py), and the two candidate tables are compared. Each night ends
+with the original's publish and export.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -15,10 +18,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from leads import case_tables, lead_tables, pipeline
+from leads import case_tables, lead_tables, pipeline, publish
 from leads.db import state_db
 from leads.errors import LeadsError
-from leads.publish import commit_publish
+from leads.publish import commit_publish, export_snapshot
 from leads.sample.generator import SampleSpec, generate_sample
 from leads.scoring import load_scoring
 from leads.settings import Settings
@@ -52,6 +55,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
             if night == 0:
                 pipeline.ensure_staged_tables(con)
                 pipeline.load_reference(con, settings)
+            pipeline.start_run(con, run_id, as_of, dt.datetime.combine(as_of, dt.time(5)))
             for config in configs:
                 received = dt.datetime.combine(as_of, dt.time(6))
                 outcome = pipeline.run_source(con, config, settings, as_of, run_id, received)
@@ -63,12 +67,21 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
             lead_tables.build_leads(con, full, scoring, as_of, run_id, full=True)
         with state_db(settings) as con:
             counts = lead_tables.build_leads(con, settings, scoring, as_of, run_id)
-        out.append(
-            {"as_of": as_of, "counts": counts, "inc": _candidates(settings), "full": _candidates(full)}
-        )
         with state_db(settings) as con:  # the leads carried on the next night are the published ones
             pipeline.build_changes(con, run_id, as_of)
             commit_publish(con, run_id)
+            export = export_snapshot(con, settings, run_id)
+            published = con.sql("SELECT * FROM published_leads WHERE NOT suppressed ORDER BY lead_id").pl()
+        out.append(
+            {
+                "as_of": as_of,
+                "counts": counts,
+                "inc": _candidates(settings),
+                "full": _candidates(full),
+                "export": export,
+                "published": published,
+            }
+        )
     return {"nights": out, "settings": settings, "scoring": scoring}
 
 
@@ -215,3 +228,52 @@ def test_a_night_whose_leads_were_not_published_leaves_the_next_night_to_score_t
 def test_publishing_without_candidates_is_a_one_line_error(tmp_path: Path) -> None:
     with state_db(Settings(data_dir=tmp_path)) as con, pytest.raises(LeadsError, match="no candidate leads"):
         lead_tables.published_candidates(con)
+
+
+def _manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_every_export_has_the_open_leads_and_the_first_one_every_lead(nights: list[dict]) -> None:
+    """The open leads every night; the full snapshot on the first export, then not again within a week (the
+    default `full_export_days`): every later manifest names the first night's folder as the latest one."""
+    first = nights[0]["export"]
+    for night in nights:
+        folder, published = night["export"], night["published"]
+        open_leads = published.filter(~pl.col("status").is_in(FINAL_STATUSES))
+        assert_frame_equal(pl.read_parquet(folder / "open_leads.parquet"), open_leads)
+        assert 0 < open_leads.height < published.height
+        manifest = _manifest(folder)
+        assert manifest["open_rows"] == open_leads.height
+        assert manifest["full_snapshot"]["folder"] == first.name
+        assert set(manifest["files"]) == {p.name for p in folder.iterdir()} - {"manifest.json"}
+        if folder == first:
+            assert_frame_equal(pl.read_parquet(folder / "leads.parquet"), published)
+            assert manifest["full_snapshot"]["rows"] == published.height
+        else:
+            assert not (folder / "leads.parquet").exists() and not (folder / "leads.csv").exists()
+
+
+def test_the_full_snapshot_is_due_weekly_and_after_a_full_rescoring(run: dict, tmp_path: Path) -> None:
+    settings = run["settings"].model_copy(update={"data_dir": tmp_path / "data"})
+    shutil.copytree(run["settings"].data_dir, settings.data_dir)
+    first, last = run["nights"][0]["as_of"], run["nights"][-1]["as_of"]
+    days = (last - first).days
+    with state_db(settings) as con:
+        assert not publish.full_export_due(con, settings, last)
+        assert publish.full_export_due(con, settings.model_copy(update={"full_export_days": days}), last)
+        assert publish.full_export_due(con, settings.model_copy(update={"full_export_days": 0}), last)
+        assert publish.full_export_due(con, settings, first + dt.timedelta(days=7))
+        # an opt-out list, new scoring code or reference data scores every lead again: every row changed
+        lead_tables.build_leads(con, settings, run["scoring"], last, "rescored", full=True)
+        pipeline.start_run(con, "rescored", last, dt.datetime.combine(last, dt.time(7)))
+        commit_publish(con, "rescored")
+        assert publish.full_export_due(con, settings, last)
+        folder = export_snapshot(con, settings, "rescored")
+        published = con.sql("SELECT * FROM published_leads WHERE NOT suppressed ORDER BY lead_id").pl()
+        assert_frame_equal(pl.read_parquet(folder / "leads.parquet"), published)
+        assert _manifest(folder)["full_snapshot"] == {
+            "folder": "rescored",
+            "as_of": last.isoformat(),
+            "rows": published.height,
+        }
