@@ -19,12 +19,22 @@ CONFIDENCE = {"parcel_id": 0.99, "legal_description": 0.9, "situs_address": 0.8}
 def parcel_match_keys(parcels: pl.DataFrame) -> pl.DataFrame:
     """The roll with its matching keys (computed once, when a roll is staged): normalized id, legal, street
     line of the situs and of the owner's mailing address."""
-    return parcels.with_columns(
+    keyed = parcels.with_columns(
         normalized_apn("apn").alias("apn_key"),
         normalized_legal("legal_description").alias("legal_key"),
         normalized_street("situs_address").alias("street_key"),
-        normalized_street("mailing_address").alias("mailing_key"),
+        # most owners get their mail at the parcel: only the other mailing lines are normalized (a null costs
+        # the string passes nothing), the rest take the situs key
+        pl.when(pl.col("mailing_address") != pl.col("situs_address"))
+        .then("mailing_address")
+        .alias("_elsewhere"),
     )
+    return keyed.with_columns(
+        pl.when(pl.col("mailing_address") == pl.col("situs_address"))
+        .then(pl.col("street_key"))
+        .otherwise(normalized_street("_elsewhere"))
+        .alias("mailing_key")
+    ).drop("_elsewhere")
 
 
 def filing_match_keys(filings: pl.DataFrame, apn_digits: int | None) -> pl.DataFrame:
