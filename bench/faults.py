@@ -472,6 +472,7 @@ def export_problems(data_dir: Path) -> list[str]:
                 path = folder / name
                 if not path.exists() or _sha256(path) != entry["sha256"]:
                     problems.append(f"{folder.name}/{name} does not match its manifest")
+            problems += _full_snapshot_problems(root, folder, manifest)
         finals = [p for p in folder.iterdir() if not p.name.startswith(".") and p.name != "manifest.json"]
         for path in finals:
             try:
@@ -488,6 +489,23 @@ def export_problems(data_dir: Path) -> list[str]:
                 if rows != expected:
                     problems.append(f"{folder.name}/{path.name} has {rows} rows, its parquet {expected}")
     return problems
+
+
+def _full_snapshot_problems(root: Path, folder: Path, manifest: dict) -> list[str]:
+    """The full snapshot a manifest names is a finished export's `leads.parquet` with that many rows (unless
+    that export folder is gone altogether, as a retention clean-up would leave it)."""
+    full = manifest.get("full_snapshot")
+    if full is None:
+        return [f"{folder.name}/manifest.json names no full snapshot"]
+    named = root / full["folder"]
+    if not named.exists():
+        return []
+    snapshot = named / "leads.parquet"
+    if not (named / "manifest.json").exists() or not snapshot.exists():
+        return [f"{folder.name}/manifest.json names {full['folder']}, which has no finished full snapshot"]
+    if pl.read_parquet(snapshot).height != full["rows"]:
+        return [f"{folder.name}/manifest.json: {full['folder']}/leads.parquet is not {full['rows']} rows"]
+    return []
 
 
 def _export_rows(path: Path) -> int:
@@ -780,7 +798,7 @@ DEFAULT_KILL_POINTS = (
     "publish:committed",  # state committed, the new file not built
     "replace-before:warehouse/leads.duckdb",  # the new file built and fsynced, not swapped in
     "replace-after:warehouse/leads.duckdb",
-    "written:exports/<run>/.changes.parquet.part",  # mid-export: leads.* at their final paths, changes.* not
+    "written:exports/<run>/.changes.parquet.part",  # mid-export: the snapshots renamed in, changes.* not
     "replace-after:exports/<run>/manifest.json",
     "finish_run",
 )

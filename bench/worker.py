@@ -412,13 +412,20 @@ def _steps(settings: Any, as_of: dt.date, stages: Stages, split: dict[str, float
             rec["rows"] = lead_counts.get("leads", 0)
             rec["unit"] = "leads"
         with stages.stage("export") as rec, state_db(settings) as con:
-            export_snapshot(con, settings, run_id)
-            rec["rows"] = lead_counts.get("leads", 0)
+            folder = export_snapshot(con, settings, run_id)
+            rec["rows"] = _exported_leads(folder)
             rec["unit"] = "leads"
         with stages.stage("finish_run"), state_db(settings) as con:
             pipeline.finish_run(con, run_id, summary["status"], summary)
         _html_report(settings, run_id, stages)
     return counts
+
+
+def _exported_leads(folder: Path) -> int:
+    """Lead rows the export wrote: the open leads, plus the full snapshot when this export has it."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    full = manifest["full_snapshot"]
+    return manifest["open_rows"] + (full["rows"] if full and full["folder"] == folder.name else 0)
 
 
 def _html_report(settings: Any, run_id: str, stages: Stages) -> None:

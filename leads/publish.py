@@ -22,6 +22,7 @@ import pandera.polars as pa
 import polars as pl
 
 from leads.db import ident, sql_text
+from leads.errors import LeadsError
 from leads.files import fsync_dir
 from leads.lead_tables import last_publish, published_candidates
 from leads.settings import Settings
@@ -371,14 +372,16 @@ def _last_full_export(con: duckdb.DuckDBPyConnection) -> dict | None:
 
 
 def full_export_due(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> bool:
-    """Whether tonight's export carries the full snapshot: on the first export, when the last full one is
-    `settings.full_export_days` old (by as-of date), or when every lead was scored again tonight (new scoring
-    code or config, reference data, the opt-out list, an earlier as-of date): then every row changed anyway."""
+    """Whether an export of the leads published as of `as_of` carries the full snapshot: on the first export;
+    when the last full one is `settings.full_export_days` old (by as-of date, either way: a backfill's earlier
+    date counts too); and when the published leads were scored from other inputs than the last full snapshot
+    (new scoring code or config, reference data, the opt-out list: every row changed, and an opt-out must reach
+    the snapshot), also when the export of the night that scored them again did not finish."""
     last = _last_full_export(con)
     if last is None or settings.full_export_days == 0:
         return True
     scored = last_publish(con)
-    if scored is not None and scored["full"]:
+    if scored is not None and scored["inputs"] != last.get("inputs"):
         return True
     return abs((as_of - dt.date.fromisoformat(last["as_of"])).days) >= settings.full_export_days
 
@@ -393,14 +396,20 @@ def export_snapshot(
 ) -> Path:
     """The published leads for other systems, suppressed owners excluded: the open leads (`open_leads.*`), the
     change feed (`changes.*`: this run's events, or every event after `since_run`, with the lead's row) and,
-    when due (`full_export_due`), the full snapshot of every lead (`leads.*`).
+    when due (`full_export_due`), the full snapshot of every lead (`leads.*`). The manifest's `as_of` is the
+    published leads' as-of date; `full_snapshot` names the export holding the latest full snapshot.
 
     The full snapshot holds all history (sold, cancelled and stale cases too): writing it every night would
     make the night's cost grow with the history, not with the night's work (issue 8)."""
-    as_of = con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
+    published = last_publish(con)
+    if published is None:
+        raise LeadsError("no published leads to export: run `leads refresh` first")
+    as_of = dt.date.fromisoformat(published["as_of"])
     folder = settings.exports_dir / (run_id if since_run is None else f"{run_id}-since-{since_run}")
     folder.mkdir(parents=True, exist_ok=True)
-    full = full_export_due(con, settings, as_of)
+    last = _last_full_export(con)
+    # a retry of an export that finished writes its full snapshot again (its manifest lists every file)
+    full = full_export_due(con, settings, as_of) or (last is not None and last["folder"] == folder.name)
     if full:
         leads = _export_leads(con, settings, open_only=False)
         open_leads = leads.filter(~pl.col("status").is_in(FINAL_STATUSES))
@@ -413,11 +422,9 @@ def export_snapshot(
         files.update(_write_all_formats(leads, folder, "leads", side_by_side=True))
     files.update(_write_all_formats(open_leads, folder, "open_leads", side_by_side=True))
     files.update(_write_all_formats(changes, folder, "changes", side_by_side=False))
-    last_full = (
-        {"folder": folder.name, "as_of": as_of.isoformat(), "rows": leads.height}
-        if leads is not None
-        else _last_full_export(con)
-    )
+    if leads is not None:
+        last = {"folder": folder.name, "as_of": as_of.isoformat(), "rows": leads.height}
+    last_full = None if last is None else {key: last[key] for key in ("folder", "as_of", "rows")}
     manifest = {
         "run_id": run_id,
         "since_run": since_run,
@@ -433,8 +440,10 @@ def export_snapshot(
         folder / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2, sort_keys=True))
     )
     fsync_dir(folder)
-    if leads is not None:
-        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FULL_EXPORT_KEY, json.dumps(last_full)])
+    if since_run is None and leads is not None:
+        # what the next exports compare with (a catch-up export since an older run does not move it)
+        value = {**last_full, "inputs": published["inputs"]}
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FULL_EXPORT_KEY, json.dumps(value)])
     if since_run is None:
         # the events now in an export are not exported again
         con.execute(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -776,3 +777,30 @@ def test_backfilling_one_date_changes_only_that_dates_cases(base: Baseline, work
         data_dir, "SELECT DISTINCT lead_id FROM lead_events WHERE run_id = ?", [summary["run_id"]]
     )
     assert events == [(lead_id,)]
+
+
+def test_export_problems_checks_the_full_snapshot_each_manifest_names(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+
+    def export(name: str, full: dict | None, rows: int | None = None, finished: bool = True) -> None:
+        folder = exports / name
+        folder.mkdir(parents=True)
+        if rows is not None:
+            pl.DataFrame({"lead_id": [f"L{i}" for i in range(rows)]}).write_parquet(folder / "leads.parquet")
+        if finished:
+            manifest = {"files": {}, "full_snapshot": full}
+            (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    export("a", {"folder": "a", "as_of": "2026-11-27", "rows": 2}, rows=2)
+    export("b", {"folder": "a", "as_of": "2026-11-27", "rows": 2})
+    export("c", {"folder": "gone", "as_of": "2026-11-20", "rows": 5})  # removed by a clean-up: not a fault
+    assert faults.export_problems(tmp_path) == []
+    export("d", {"folder": "a", "as_of": "2026-11-27", "rows": 3})
+    export("e", {"folder": "f", "as_of": "2026-11-28", "rows": 2})
+    export("f", None, rows=2, finished=False)  # killed before its manifest
+    export("g", None)
+    assert faults.export_problems(tmp_path) == [
+        "d/manifest.json: a/leads.parquet is not 3 rows",
+        "e/manifest.json names f, which has no finished full snapshot",
+        "g/manifest.json names no full snapshot",
+    ]

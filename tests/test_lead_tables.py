@@ -254,7 +254,9 @@ def test_every_export_has_the_open_leads_and_the_first_one_every_lead(nights: li
             assert not (folder / "leads.parquet").exists() and not (folder / "leads.csv").exists()
 
 
-def test_the_full_snapshot_is_due_weekly_and_after_a_full_rescoring(run: dict, tmp_path: Path) -> None:
+def test_the_full_snapshot_is_due_weekly_and_when_the_leads_were_scored_from_new_inputs(
+    run: dict, tmp_path: Path
+) -> None:
     settings = run["settings"].model_copy(update={"data_dir": tmp_path / "data"})
     shutil.copytree(run["settings"].data_dir, settings.data_dir)
     first, last = run["nights"][0]["as_of"], run["nights"][-1]["as_of"]
@@ -264,16 +266,25 @@ def test_the_full_snapshot_is_due_weekly_and_after_a_full_rescoring(run: dict, t
         assert publish.full_export_due(con, settings.model_copy(update={"full_export_days": days}), last)
         assert publish.full_export_due(con, settings.model_copy(update={"full_export_days": 0}), last)
         assert publish.full_export_due(con, settings, first + dt.timedelta(days=7))
-        # an opt-out list, new scoring code or reference data scores every lead again: every row changed
-        lead_tables.build_leads(con, settings, run["scoring"], last, "rescored", full=True)
-        pipeline.start_run(con, "rescored", last, dt.datetime.combine(last, dt.time(7)))
-        commit_publish(con, "rescored")
-        assert publish.full_export_due(con, settings, last)
-        folder = export_snapshot(con, settings, "rescored")
+        # an opt-out arrives: every lead is scored again (new inputs), and that night's export never finishes
+        owner = con.execute(
+            "SELECT owner_name FROM published_leads WHERE owner_name IS NOT NULL ORDER BY lead_id LIMIT 1"
+        ).fetchall()[0][0]
+        con.execute("INSERT INTO staged_suppression (owner_name) VALUES (?)", [owner])
+        for run_id in ("opt-out-night", "next-night"):
+            counts = lead_tables.build_leads(con, settings, run["scoring"], last, run_id)
+            pipeline.start_run(con, run_id, last, dt.datetime.now())
+            commit_publish(con, run_id)
+            assert publish.full_export_due(con, settings, last), run_id
+        assert counts["suppressed"] > 0
+        folder = export_snapshot(con, settings, "next-night")
         published = con.sql("SELECT * FROM published_leads WHERE NOT suppressed ORDER BY lead_id").pl()
         assert_frame_equal(pl.read_parquet(folder / "leads.parquet"), published)
-        assert _manifest(folder)["full_snapshot"] == {
-            "folder": "rescored",
-            "as_of": last.isoformat(),
-            "rows": published.height,
-        }
+        assert owner not in (folder / "leads.csv").read_text(encoding="utf-8")
+        expected = {"folder": "next-night", "as_of": last.isoformat(), "rows": published.height}
+        assert _manifest(folder)["full_snapshot"] == expected
+        assert not publish.full_export_due(con, settings, last)
+        # the export task retried after it finished: the full snapshot is written again, not dropped
+        (folder / "leads.csv").unlink()
+        again = export_snapshot(con, settings, "next-night")
+        assert (again / "leads.csv").exists() and "leads.csv" in _manifest(again)["files"]
