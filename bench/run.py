@@ -303,36 +303,45 @@ def _copied_or_linked(source: str, target: str) -> None:
 
 
 def _incremental_nights(
-    runner: Runner, name: str, job: dict, data_dir: Path, repeats: int
-) -> tuple[dict[str, Any], list[float | None]]:
-    """The same incremental night `repeats` times, each from the state the full refresh left (a snapshot of
-    the data dir): the run with the least CPU (the one least disturbed by other load on the machine), and the
-    CPU seconds of every run."""
-    snapshot = data_dir.with_name(f"{data_dir.name}.after-full")
-    shutil.rmtree(snapshot, ignore_errors=True)
-    if repeats > 1:
-        shutil.copytree(data_dir, snapshot, copy_function=_copied_or_linked)
-    nights = []
+    runner: Runner, nights: list[tuple[str, dict, Path]], repeats: int
+) -> list[tuple[dict[str, Any], list[float | None]]]:
+    """Each (name, job, data dir) incremental night `repeats` times, each time from the state its full refresh
+    left (a snapshot of the data dir), the nights taking turns (1 y, 2 y, 4 y, 1 y, ...): a spell of other
+    load on this shared machine then falls on every history length alike instead of on one, which the ratio
+    of the longest to the shortest would read as growth. Per night: the run with the least CPU (the one least
+    disturbed), and the CPU seconds of every run."""
+    snapshots = [data_dir.with_name(f"{data_dir.name}.after-full") for _, _, data_dir in nights]
+    runs: list[list[dict[str, Any]]] = [[] for _ in nights]
     try:
+        for (_, _, data_dir), snapshot in zip(nights, snapshots, strict=True):
+            shutil.rmtree(snapshot, ignore_errors=True)
+            if repeats > 1:
+                shutil.copytree(data_dir, snapshot, copy_function=_copied_or_linked)
         for n in range(repeats):
-            if n:
-                shutil.rmtree(data_dir)
-                shutil.copytree(snapshot, data_dir, copy_function=_copied_or_linked)
-            label = name if repeats == 1 else f"{name}-{n + 1}"
-            nights.append(_night(runner.job(label, job)))
+            for (name, job, data_dir), snapshot, done in zip(nights, snapshots, runs, strict=True):
+                if n:
+                    shutil.rmtree(data_dir)
+                    shutil.copytree(snapshot, data_dir, copy_function=_copied_or_linked)
+                label = name if repeats == 1 else f"{name}-{n + 1}"
+                done.append(_night(runner.job(label, job)))
     finally:
-        shutil.rmtree(snapshot, ignore_errors=True)
-    ok = [night for night in nights if night["ok"]]
-    best = min(ok, key=lambda night: night["pipeline_cpu_s"]) if ok else nights[0]
-    return best, [night.get("pipeline_cpu_s") for night in nights]
+        for snapshot in snapshots:
+            shutil.rmtree(snapshot, ignore_errors=True)
+    out = []
+    for done in runs:
+        ok = [night for night in done if night["ok"]]
+        best = min(ok, key=lambda night: night["pipeline_cpu_s"]) if ok else done[0]
+        out.append((best, [night.get("pipeline_cpu_s") for night in done]))
+    return out
 
 
 def run_history(
-    runner: Runner, bench_dir: Path, tier: str, years: tuple[int, ...], seed: int, repeats: int = 3
+    runner: Runner, bench_dir: Path, tier: str, years: tuple[int, ...], seed: int, repeats: int = 5
 ) -> dict[str, Any]:
     """The incremental night's cost as the filing history grows: TIER's parcels and feeds with 1, 2 and 4 years
     of filings, each a full refresh then one incremental night (same new daily delivery size), run `repeats`
-    times from the same state: a 3-5 s night moves by a third with other load on a shared machine."""
+    times from the same state (a 3-5 s night moves by a third with other load on a shared machine), the
+    history lengths taking turns."""
     out: dict[str, Any] = {
         "tier": tier,
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -340,6 +349,8 @@ def run_history(
         "repeats": repeats,
         "points": [],
     }
+    nights: list[tuple[str, dict, Path]] = []
+    measured: list[dict[str, Any]] = []
     for count in years:
         variant = history_variant(tier, count)
         spec = variant.spec(seed)
@@ -353,21 +364,18 @@ def run_history(
         point["filing_rows"] = (
             (cached_marker(folder, spec_json(spec)) or {}).get("counts", {}).get("filing_rows")
         )
-        base = {
-            "job": "refresh",
-            "landing": str(folder / "deliveries"),
-            "data_dir": str(bench_dir / "runs" / variant.name),
-        }
+        data_dir = bench_dir / "runs" / variant.name
+        base = {"job": "refresh", "landing": str(folder / "deliveries"), "data_dir": str(data_dir)}
         full = runner.job(
             f"{variant.name}-full", {**base, "mode": "full", "as_of": full_as_of(spec).isoformat()}
         )
         point["full"] = _night(full)
         if full.get("ok"):
             incremental = {**base, "mode": "incremental", "as_of": incremental_as_of(spec).isoformat()}
-            data_dir = bench_dir / "runs" / variant.name
-            point["incremental"], point["incremental_cpu_s_runs"] = _incremental_nights(
-                runner, f"{variant.name}-incremental", incremental, data_dir, repeats
-            )
+            nights.append((f"{variant.name}-incremental", incremental, data_dir))
+            measured.append(point)
+    for point, (best, cpu_runs) in zip(measured, _incremental_nights(runner, nights, repeats), strict=True):
+        point["incremental"], point["incremental_cpu_s_runs"] = best, cpu_runs
     return out
 
 
@@ -891,7 +899,7 @@ def _parser() -> argparse.ArgumentParser:
         "--history-repeats",
         type=int,
         choices=range(1, 11),
-        default=3,
+        default=5,
         metavar="N",
         help="run each history length's incremental night N times from the same state; the least CPU is kept",
     )
