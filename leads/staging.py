@@ -174,8 +174,10 @@ def recent_median_rows(con: duckdb.DuckDBPyConnection, source: str) -> float | N
 
 def _latest_in_file(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     """One row per record key within one file: the later line wins (rows arrive in line order)."""
-    if not rows.select(pl.struct(key).hash().is_duplicated().any()).item():
-        return rows  # no repeated hash, so no repeated key (the common case): no copy
+    # no repeated hash, so no repeated key (the common case): no copy. Counting the distinct hashes costs half
+    # of marking the repeated ones on a 3.3M-row roll.
+    if rows.select(pl.struct(key).hash().n_unique()).item() == rows.height:
+        return rows
     return rows.unique(subset=key, keep="last", maintain_order=True)
 
 
