@@ -48,3 +48,20 @@ def test_composite_raw_fields_join_columns() -> None:
     raw = pl.DataFrame({"source_line": [1, 2], "case": ["GD-1", None], "pin": ["P1", None], "d": ["x", "y"]})
     out = canonical_records(raw, {"record_id": ["case", "pin"], "doc_type": "d"}, FILING_FIELDS, [""], ["%Y"])
     assert out["record_id"].to_list() == ["GD-1|P1", None]
+
+
+def test_a_column_of_plain_numbers_is_cast_and_one_odd_value_takes_the_parser() -> None:
+    raw = pl.DataFrame(
+        {
+            "source_line": [1, 2, 3],
+            "plain": ["1200", "-3.5e2", None],
+            "mixed": ["1200", "$1,200.50", "(75)"],
+            "huge": ["1200", "1e999", "12"],  # casts, but not to a finite amount: the parser's null
+        }
+    )
+    fields = {"amount_due": "plain", "original_loan_amount": "mixed", "sale_date": "huge"}
+    out = canonical_records(raw, {k: v for k, v in fields.items() if k != "sale_date"}, FILING_FIELDS, [], [])
+    assert out["amount_due"].to_list() == [1200.0, -350.0, None]
+    assert out["original_loan_amount"].to_list() == [1200.0, 1200.5, -75.0]
+    huge = canonical_records(raw, {"amount_due": "huge"}, FILING_FIELDS, [], [])
+    assert huge["amount_due"].to_list() == [1200.0, None, 12.0]

