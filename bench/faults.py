@@ -71,7 +71,7 @@ import leads.publish
 import leads.staging
 from leads import pipeline
 from leads.db import analyst_connection, ident
-from leads.errors import LeadsError
+from leads.errors import LeadsError, StateDamaged
 from leads.landing import Receiver
 from leads.locks import RefreshRunning, refresh_lock
 from leads.publish import PUBLISHED_TABLES
@@ -89,6 +89,7 @@ POINT_LOG_ENV = "LEADS_FAULT_POINT_LOG"
 DISK_FULL_ENV = "LEADS_FAULT_DISK_FULL"  # a key of DISK_FULL_AT: raise ENOSPC at that stage, once
 CHILD_TIMEOUT_S = 120.0
 EXIT_REFUSED = 75  # a child refused by the refresh lock
+FIRST_BLOCK_OFFSET = 3 * 4096  # a DuckDB file: its main header and two database headers, then block 0
 
 
 # ---------------------------------------------------------------------------------------------- settings
@@ -748,8 +749,15 @@ def _published_check(base: Baseline, data_dir: Path, allowed: tuple[Version, ...
 
 
 def _after_rerun(base: Baseline, data_dir: Path, work: Path, outcome: Outcome) -> None:
-    """Re-run the crashed night; it must complete with the uninterrupted final state and no duplicates."""
+    """Re-run the crashed night; it must complete with the uninterrupted final state and no duplicates.
+    A state the crash left unreadable (a DuckDB checkpoint torn by the kill) must be reported as damaged, with
+    readers unaffected; the documented repair (a rebuild from raw, then the night again) must then get there."""
     rerun = run_child(ChildSpec(data_dir, base.landing, AS_OF, work / "rerun"))
+    if _state_damaged(rerun):
+        outcome.notes.append("state damaged by the kill: rebuilt from raw, as the error message says")
+        if not rebuild_from_raw(data_dir, work / "rebuild", outcome):
+            return
+        rerun = run_child(ChildSpec(data_dir, base.landing, AS_OF, work / "rerun-after-rebuild"))
     if rerun.exitcode != 0 or rerun.result is None or rerun.result.get("status") != "published":
         outcome.failed.append(f"re-run did not publish: exit {rerun.exitcode}, {rerun.result}")
         return
@@ -760,6 +768,59 @@ def _after_rerun(base: Baseline, data_dir: Path, work: Path, outcome: Outcome) -
     differs = sorted(k for k in base.next_state if state.get(k) != base.next_state[k])
     if differs:
         outcome.lost.append(f"final state differs from an uninterrupted run in {differs}")
+
+
+def _state_damaged(child: ChildResult) -> bool:
+    return str((child.result or {}).get("error", "")).startswith(f"{StateDamaged.__name__}: ")
+
+
+def rebuild_from_raw(data_dir: Path, work: Path, outcome: Outcome) -> bool:
+    """`leads backfill --rebuild` as the damaged-state message gives it: the state set aside, then the as-of
+    dates of the published runs replayed from data/raw, one child each. False (and why) when it fails."""
+    con = analyst_connection(data_dir / "warehouse" / "leads.duckdb")
+    try:
+        first, last = con.execute(
+            "SELECT min(as_of), max(as_of) FROM runs WHERE status IN ('published', 'partial')"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    state = data_dir / "state" / "pipeline.duckdb"
+    state.rename(state.with_name("pipeline.damaged.duckdb"))
+    for day in (first + dt.timedelta(days=n) for n in range((last - first).days + 1)):
+        child = run_child(ChildSpec(data_dir, data_dir / "raw", day, work / day.isoformat()))
+        if child.exitcode != 0 or (child.result or {}).get("status") != "published":
+            outcome.failed.append(
+                f"the rebuild of {day} did not publish: exit {child.exitcode}, {child.result}"
+            )
+            return False
+    return True
+
+
+def damaged_state_iteration(base: Baseline, work: Path) -> Outcome:
+    """A metadata block of the working state torn as by a kill in mid-checkpoint (bytes changed in the file's
+    first block, which DuckDB reads on open): the night must stop with the one-line damaged-state error and
+    leave the published file and exports as they were; the rebuild it names, then the night, must reach the
+    uninterrupted final state."""
+    work.mkdir(parents=True, exist_ok=True)
+    data_dir = work / "data"
+    shutil.copytree(base.previous_dir, data_dir)
+    with (data_dir / "state" / "pipeline.duckdb").open("r+b") as f:
+        f.seek(FIRST_BLOCK_OFFSET + 4096)
+        torn = f.read(64)
+        f.seek(FIRST_BLOCK_OFFSET + 4096)
+        f.write(bytes(b ^ 0xFF for b in torn))
+    child = run_child(ChildSpec(data_dir, base.landing, AS_OF, work / "damaged"))
+    outcome = Outcome("state damaged (a torn checkpoint)", child.where or "(opening the state)")
+    error = str((child.result or {}).get("error", ""))
+    if not _state_damaged(child):
+        outcome.failed.append(f"not reported as a damaged state: exit {child.exitcode}, {child.result}")
+    elif "leads backfill --from 2026-11-26 --to 2026-11-26 --rebuild" not in error:
+        outcome.failed.append(f"the message does not give the rebuild command: {error}")
+    _published_check(base, data_dir, (base.previous,), outcome)
+    outcome.lost += export_problems(data_dir)
+    if rebuild_from_raw(data_dir, work / "rebuild", outcome):
+        _after_rerun(base, data_dir, work, outcome)
+    return outcome
 
 
 def kill_iteration(
@@ -1432,6 +1493,13 @@ def run_all(work: Path, soak: bool, seed: int, log: Callable[[str], None]) -> li
         )
     )
     done("random kills")
+    rows.append(
+        Row(
+            "state torn in mid-checkpoint: one-line error, rebuild from raw",
+            "1",
+            [damaged_state_iteration(base, work / "damaged")],
+        )
+    )
     for stage, outcome in disk_full_loop(base, work / "enospc", list(DISK_FULL_AT)).items():
         rows.append(Row(f"disk full (injected ENOSPC) during {stage}", "18", [outcome]))
     real = [

@@ -95,6 +95,7 @@ def refresh(
     except LeadsError as exc:
         _fail(str(exc))
     _refuse_if_running(settings)
+    _refuse_if_state_unreadable(settings)
     configure_prefect_defaults(settings)
     # flows are imported after the Prefect defaults are in the environment
     if dask:
@@ -134,6 +135,20 @@ def _refuse_if_running(settings: Settings) -> None:
             pass
     except RefreshRunning as exc:
         _fail(str(exc))
+
+
+def _refuse_if_state_unreadable(settings: Settings) -> None:
+    """One line and exit 1 when the working state is damaged or from another version (before Prefect starts,
+    so that no traceback hides the command that repairs it)."""
+    from leads.db import state_db
+
+    if not settings.state_db.exists():
+        return
+    try:
+        with state_db(settings):
+            pass
+    except LeadsError as exc:
+        _fail(str(exc), EXIT_RUN_FAILED)
 
 
 def _state_data(state: object) -> dict | None:
@@ -238,6 +253,8 @@ def backfill(
     except LeadsError as exc:
         _fail(str(exc))
     _refuse_if_running(settings)
+    if not rebuild:  # a rebuild sets the state aside unread
+        _refuse_if_state_unreadable(settings)
     configure_prefect_defaults(settings)
     from flows.backfill import backfill as backfill_flow
 

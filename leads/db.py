@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from leads.errors import LeadsError
+from leads.errors import LeadsError, StateDamaged
 from leads.settings import Settings
 
 # Rows per Arrow record batch handed to DuckDB: it scans batches in parallel (one chunk is one thread).
@@ -93,15 +93,52 @@ def state_db(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(settings.state_db))
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
+        if _DAMAGE.search(str(exc)):
+            raise StateDamaged(damaged_state_message(settings, exc)) from None
         raise LeadsError(f"cannot open the pipeline state database ({_first_line(exc)})") from None
     try:
         _configured(con, settings)
         con.execute(sql_text(settings, "state_schema"))
         _check_state_version(con, settings)
         yield con
+    except duckdb.Error as exc:  # a block read later in the run, not at open
+        if _DAMAGE.search(str(exc)):
+            raise StateDamaged(damaged_state_message(settings, exc)) from exc
+        raise
     finally:
         con.close()
+
+
+# What DuckDB says when a database file or its WAL cannot be read back. DuckDB rewrites its metadata blocks in
+# place at every checkpoint, so a process killed in the middle of that write (SIGKILL, OOM killer, power loss)
+# can leave a block whose checksum no longer matches (seen once in the random-kill test).
+_DAMAGE = re.compile(r"Corrupt database file|Corrupt WAL file|replaying WAL|not a valid DuckDB database")
+
+
+def damaged_state_message(settings: Settings, exc: Exception) -> str:
+    """One line: what is damaged, that readers are unaffected, and the command that rebuilds the state."""
+    return (
+        f"the pipeline state {settings.state_db} is damaged ({_first_line(exc)}); the published leads and "
+        f"exports are intact. Rebuild the state from the raw landing, then run again: {rebuild_command(settings)}"
+    )
+
+
+def rebuild_command(settings: Settings) -> str:
+    """`leads backfill --rebuild` over the as-of dates of the published runs (from the published file, which a
+    damaged state does not touch)."""
+    dates: list = []
+    with suppress(duckdb.Error, LeadsError):
+        con = analyst_connection(settings.published_db)
+        try:
+            dates = con.execute(
+                "SELECT min(as_of), max(as_of) FROM runs WHERE status IN ('published', 'partial')"
+            ).fetchall()[0]
+        finally:
+            con.close()
+    if not dates or dates[0] is None:
+        return "`leads backfill --from <first as-of> --to <last as-of> --rebuild`"
+    return f"`leads backfill --from {dates[0]} --to {dates[1]} --rebuild`"
 
 
 # Bump when staged tables change shape; an older state must be rebuilt from the raw landing.

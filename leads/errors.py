@@ -11,3 +11,8 @@ class ConfigError(LeadsError):
 
 class SourceFailed(LeadsError):
     """One source cannot be staged this run (schema drift, reject rate over threshold); others go on."""
+
+
+class StateDamaged(LeadsError):
+    """The pipeline's working state database cannot be read (for example a checkpoint torn by a crash); the
+    published leads and exports are untouched, and the state is rebuilt from the raw landing."""

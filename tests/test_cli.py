@@ -98,3 +98,32 @@ def test_query_without_a_published_database_is_one_line(
     result = runner.invoke(app, ["query", "select 1"])
     assert result.exit_code == EXIT_USAGE
     assert "run `leads refresh` first" in _one_line_error(result)
+
+
+def test_a_damaged_state_is_one_line_naming_the_rebuild(published: Path) -> None:
+    """A state file whose first block no longer matches its checksum (a checkpoint torn by a crash): refresh
+    and backfill stop before Prefect starts, with the rebuild command over the published as-of dates."""
+    from leads.db import state_db
+    from leads.settings import get_settings
+
+    con = duckdb.connect(str(published))
+    con.execute(
+        "CREATE TABLE runs AS SELECT * FROM (VALUES (DATE '2026-11-25', 'published'), "
+        "(DATE '2026-11-26', 'partial'), (DATE '2026-11-27', 'failed')) AS t(as_of, status)"
+    )
+    con.close()
+    settings = get_settings()
+    with state_db(settings) as state:
+        state.execute("CHECKPOINT")
+    with settings.state_db.open("r+b") as f:  # block 0 starts after three 4 KiB headers
+        f.seek(3 * 4096 + 4096)
+        f.write(b"\xff" * 64)
+    for command in (
+        ["refresh", "--as-of", "2026-11-27"],
+        ["backfill", "--from", "2026-11-27", "--to", "2026-11-27"],
+    ):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, result.output
+        line = _one_line_error(result)
+        assert f"the pipeline state {settings.state_db} is damaged (Corrupt database file" in line
+        assert line.endswith("`leads backfill --from 2026-11-25 --to 2026-11-26 --rebuild`")

@@ -185,6 +185,17 @@ def test_kill_at_random_moments(base: Baseline, work: Path) -> None:
     assert all(o.survived for o in outcomes), _report(outcomes)
 
 
+def test_a_state_damaged_by_a_torn_checkpoint_is_reported_and_rebuilt_from_raw(
+    base: Baseline, work: Path
+) -> None:
+    """Row 1 when the kill tears a DuckDB checkpoint (DuckDB rewrites metadata blocks in place): the night stops
+    with one line naming the rebuild, readers keep the previous publish, and the rebuild then the night reach the
+    uninterrupted final state."""
+    outcome = faults.damaged_state_iteration(base, work)
+    assert outcome.survived, _report([outcome])
+    assert (work / "data" / "state" / "pipeline.damaged.duckdb").exists()  # set aside, not deleted
+
+
 @soak
 @pytest.mark.slow
 def test_soak_kill_at_every_point_and_many_random_moments(base: Baseline, work: Path) -> None:
