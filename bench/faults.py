@@ -61,6 +61,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -324,12 +325,24 @@ def refresh(
         point("load_configs")
         flow.start_run.fn(settings, run_id, as_of, started_at)
         point("start_run")
-        outcomes = []
-        with Receiver() as receiver:
+        staged = {}
+        # as flows.nightly.stage_in_process: the filing sources landed first and prepared on a side thread,
+        # the other sources staged in turn, then the filing sources committed
+        with Receiver() as receiver, ThreadPoolExecutor(max_workers=1) as side:
             flow.receive_ahead.fn(settings, configs, as_of, receiver)
-            for config in configs:
-                outcomes.append(flow.stage_source.fn(settings, config, as_of, run_id, started_at, receiver))
+            early = pipeline.sources_ahead(configs)
+            ahead = {}
+            for config in early:
+                ahead[config.source] = flow.land_ahead.fn(
+                    settings, config, as_of, run_id, started_at, side, receiver
+                )
+                point(f"land_ahead:{config.source}")
+            for config in [c for c in configs if c.source not in ahead] + early:
+                staged[config.source] = flow.stage_source.fn(
+                    settings, config, as_of, run_id, started_at, receiver, ahead.get(config.source)
+                )
                 point(f"stage_source:{config.source}")
+        outcomes = [staged[c.source] for c in configs]
         case_counts = flow.assemble_cases.fn(settings, as_of)
         point("assemble_cases")
         lead_counts = flow.score_leads.fn(settings, as_of, run_id)
@@ -878,8 +891,6 @@ def default_kill_points(points: list[str]) -> list[int]:
 
 def kill_loop(base: Baseline, work: Path, numbers: list[int], workers: int = 2) -> list[Outcome]:
     """kill_iteration for each point number, `workers` at a time (each in its own folder)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(kill_iteration, base, work / f"kill-{n:03d}", kill_at=n) for n in numbers]
         return [f.result() for f in futures]
@@ -887,8 +898,6 @@ def kill_loop(base: Baseline, work: Path, numbers: list[int], workers: int = 2) 
 
 def kill_at_random(base: Baseline, work: Path, runs: int, seed: int, workers: int = 2) -> list[Outcome]:
     """The parent SIGKILLs the child at a random moment of an uninterrupted run's duration."""
-    from concurrent.futures import ThreadPoolExecutor
-
     rng = random.Random(seed)
     delays = [rng.uniform(0.0, base.run_seconds) for _ in range(runs)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -953,8 +962,6 @@ def disk_full_iteration(base: Baseline, work: Path, stage: str) -> Outcome:
 
 
 def disk_full_loop(base: Baseline, work: Path, stages: list[str], workers: int = 2) -> dict[str, Outcome]:
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
             s: pool.submit(disk_full_iteration, base, work / f"enospc-{i}", s) for i, s in enumerate(stages)
@@ -1389,8 +1396,6 @@ def bad_delivery_outcome(base: Baseline, work: Path, name: str) -> BadDelivery:
 def bad_delivery_loop(
     base: Baseline, work: Path, names: list[str], workers: int = 2
 ) -> dict[str, BadDelivery]:
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
             n: pool.submit(bad_delivery_outcome, base, work / f"bad-{i}", n) for i, n in enumerate(names)
@@ -1452,7 +1457,9 @@ def point_kind(name: str) -> str:
         ("publish", "written:warehouse/", "replace-before:warehouse/", "replace-after:warehouse/")
     ):
         return "publish"
-    if name.startswith(("upsert-uncommitted:", "run_source:", "replace-before:raw/", "replace-after:raw/")):
+    if name.startswith(
+        ("upsert-uncommitted:", "run_source:", "land_ahead:", "replace-before:raw/", "replace-after:raw/")
+    ):
         return "staging"
     return "step"
 

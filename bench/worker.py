@@ -335,6 +335,8 @@ def direct_refresh(settings: Any, as_of: dt.date, stages: Stages) -> dict:
 
 
 def _steps(settings: Any, as_of: dt.date, stages: Stages, split: dict[str, float]) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
     from leads import case_tables, lead_tables, pipeline
     from leads.db import state_db
     from leads.landing import Receiver
@@ -355,13 +357,30 @@ def _steps(settings: Any, as_of: dt.date, stages: Stages, split: dict[str, float
             pipeline.ensure_staged_tables(con)
             pipeline.load_reference(con, settings)
         outcomes = []
-        with Receiver() as receiver:  # copies the sources' new files into raw while earlier ones stage
+        # the receiver copies the sources' new files into raw while earlier ones stage
+        with Receiver() as receiver, ThreadPoolExecutor(max_workers=1) as side:
             with stages.stage("receive_ahead") as rec, state_db(settings) as con:
                 rec["files"] = pipeline.receive_ahead(con, configs, settings, as_of, receiver)
-            for config in configs:
+            # as flows.nightly.stage_in_process: the filing sources landed first and prepared on a side thread,
+            # the other sources staged in turn, then the filing sources committed (their stage rows: the commit)
+            early = pipeline.sources_ahead(configs)
+            ahead = {}
+            for config in early:
+                with stages.stage(f"land_ahead:{config.source}"), state_db(settings) as con:
+                    ahead[config.source] = pipeline.landed_ahead(
+                        con, config, settings, as_of, run_id, started_at, side, receiver
+                    )
+            for config in [c for c in configs if c.source not in ahead] + early:
                 split.clear()
                 with stages.stage(f"source:{config.source}") as rec, state_db(settings) as con:
-                    outcome = pipeline.run_source(con, config, settings, as_of, run_id, started_at, receiver)
+                    if config.source in ahead:
+                        outcome = pipeline.staged_ahead(
+                            con, config, settings, as_of, run_id, started_at, ahead[config.source]
+                        )
+                    else:
+                        outcome = pipeline.run_source(
+                            con, config, settings, as_of, run_id, started_at, receiver
+                        )
                     pipeline.record_source(con, run_id, outcome)
                     rec.update(
                         rows=outcome.rows_in,
@@ -369,12 +388,15 @@ def _steps(settings: Any, as_of: dt.date, stages: Stages, split: dict[str, float
                         files_landed=outcome.files_landed,
                         rows_staged=outcome.rows_staged,
                         rows_quarantined=outcome.rows_quarantined,
-                        land_s=round(split.get("land", 0.0), 3),
-                        stage_s=round(split.get("stage", 0.0), 3),
                     )
+                    if config.source not in ahead:  # (a source landed ahead only commits here)
+                        rec.update(
+                            land_s=round(split.get("land", 0.0), 3), stage_s=round(split.get("stage", 0.0), 3)
+                        )
                     if outcome.message:
                         rec["message"] = outcome.message[:300]
                 outcomes.append(outcome)
+        outcomes.sort(key=lambda o: [c.source for c in configs].index(o.source))  # config order, as the flow
         with stages.stage("build_cases") as rec, state_db(settings) as con:
             case_counts = case_tables.build_cases(con, settings, as_of)
             rec["rows"] = case_counts.get("filings", 0)

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -58,12 +59,32 @@ def stage_source(
     run_id: str,
     received_at: dt.datetime,
     receiver: Receiver | None = None,
+    ahead: pipeline.Ahead | None = None,
 ) -> pipeline.SourceOutcome:
+    """Land and stage one source (`ahead`: landed earlier and prepared on the side thread: commit it)."""
     with state_db(settings) as con:
-        outcome = pipeline.run_source(con, config, settings, as_of, run_id, received_at, receiver)
+        if ahead is None:
+            outcome = pipeline.run_source(con, config, settings, as_of, run_id, received_at, receiver)
+        else:
+            outcome = pipeline.staged_ahead(con, config, settings, as_of, run_id, received_at, ahead)
         pipeline.record_source(con, run_id, outcome)
     log_outcome(outcome)
     return outcome
+
+
+@task(name="land-ahead", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def land_ahead(
+    settings: Settings,
+    config: SourceConfig,
+    as_of: dt.date,
+    run_id: str,
+    received_at: dt.datetime,
+    side: Executor,
+    receiver: Receiver | None = None,
+) -> pipeline.Ahead:
+    """Land one source before its turn and start its preparation on the side thread."""
+    with state_db(settings) as con:
+        return pipeline.landed_ahead(con, config, settings, as_of, run_id, received_at, side, receiver)
 
 
 def log_outcome(outcome: pipeline.SourceOutcome) -> None:
@@ -92,11 +113,24 @@ StageSources = Callable[
 def stage_in_process(
     settings: Settings, configs: list[SourceConfig], as_of: dt.date, run_id: str, received_at: dt.datetime
 ) -> list[pipeline.SourceOutcome]:
-    """Each source landed and staged in this process, one after the other; the delivery files of the sources
-    still to come are copied into raw meanwhile (disk work overlapping the CPU-bound staging)."""
-    with Receiver() as receiver:
+    """Each source landed and staged in this process. The delivery files of the sources still to come are
+    copied into raw meanwhile (disk work overlapping the CPU-bound staging), and the filing sources are
+    landed first and prepared on one side thread while the feeds stage, then committed after them
+    (`pipeline.sources_ahead`). Outcomes in config order."""
+    with Receiver() as receiver, ThreadPoolExecutor(max_workers=1, thread_name_prefix="ahead") as side:
         receive_ahead(settings, configs, as_of, receiver)
-        return [stage_source(settings, c, as_of, run_id, received_at, receiver) for c in configs]
+        early = pipeline.sources_ahead(configs)
+        ahead = {c.source: land_ahead(settings, c, as_of, run_id, received_at, side, receiver) for c in early}
+        outcomes = {
+            c.source: stage_source(settings, c, as_of, run_id, received_at, receiver)
+            for c in configs
+            if c.source not in ahead
+        }
+        for c in early:
+            outcomes[c.source] = stage_source(
+                settings, c, as_of, run_id, received_at, receiver, ahead[c.source]
+            )
+        return [outcomes[c.source] for c in configs]
 
 
 @task(name="match-and-assemble-cases", cache_policy=NO_CACHE)

@@ -314,7 +314,7 @@ class PreparedFiles:
     one-line reason when a file failed its checks (the parts before it are kept, as in-process)."""
 
     result: StageResult
-    parts: list[PartFiles]
+    parts: list[PartFiles] | list[FilePart]
     failure: str | None = None
 
 
@@ -337,6 +337,23 @@ def prepared_source(
                 quarantine_path = str(folder / f"quarantine-{number:04d}.parquet")
                 part.quarantine.write_parquet(quarantine_path, compression="lz4")
             parts.append(PartFiles(part.files, staged_path, quarantine_path))
+    except SourceFailed as exc:
+        return PreparedFiles(result, parts, str(exc))
+    return PreparedFiles(result, parts)
+
+
+def prepared_in_memory(
+    config: SourceConfig, files: list[LandedFile], data_dir: Path, norm_rows: float | None
+) -> PreparedFiles:
+    """Prepare one source's landed files in this process and keep the parts in memory, for `commit_prepared`
+    later in the run (no database: safe on a side thread). For small sources only: every file's rows are
+    held until the commit."""
+    result = StageResult()
+    parts: list[FilePart] = []
+    try:
+        for part in prepared_parts(config, files, data_dir, norm_rows, result):
+            # a copy: the generator empties the part it yielded once the next one is asked for
+            parts.append(FilePart(part.files, part.staged, part.quarantine))
     except SourceFailed as exc:
         return PreparedFiles(result, parts, str(exc))
     return PreparedFiles(result, parts)
@@ -435,9 +452,10 @@ def commit_prepared(
     prepared: PreparedFiles,
     run_id: str,
 ) -> StageResult:
-    """Commit the parts a worker prepared, one landed file per transaction (as `staged_source`); DuckDB reads
-    the Parquet parts directly (the rows never enter this process as frames). Raises SourceFailed, after
-    committing the parts before it, when a file failed on the worker."""
+    """Commit the parts prepared elsewhere, one landed file per transaction (as `staged_source`): by a worker
+    as Parquet (DuckDB reads the parts directly; the rows never enter this process as frames) or on a side
+    thread in memory. Raises SourceFailed, after committing the parts before it, when a file failed its
+    checks."""
     return _committed_parts(con, config, prepared.parts, run_id, prepared.result, prepared.failure)
 
 

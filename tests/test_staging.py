@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -145,6 +146,65 @@ def test_a_file_failing_on_a_worker_leaves_the_same_state_as_in_process(
         with pytest.raises(SourceFailed, match=r"z\.csv.*the 3 file\(s\) before it were staged"):
             commit_prepared(con, config, prepared, "run-1")
         assert _staged(con) == EXPECTED
+
+
+def test_a_source_landed_ahead_and_prepared_on_a_side_thread_stages_the_same_rows(
+    settings: Settings, config: SourceConfig
+) -> None:
+    """flows.nightly.stage_in_process lands a filing source first, prepares it on a side thread while the
+    feeds stage, and commits it afterwards: the same rows, counts and manifest as staging it in turn."""
+    assert pipeline.sources_ahead([config]) == [config]  # a filing source
+    with ThreadPoolExecutor(max_workers=1) as side, state_db(settings) as con:
+        pipeline.ensure_staged_tables(con)
+        ahead = pipeline.landed_ahead(con, config, settings, AS_OF, "run-1", NOW, side)
+        assert con.execute("SELECT DISTINCT status FROM raw_manifest").fetchall() == [("landed",)]
+        outcome = pipeline.staged_ahead(con, config, settings, AS_OF, "run-1", NOW, ahead)
+        assert _staged(con) == EXPECTED
+        statuses = con.execute("SELECT DISTINCT status FROM raw_manifest").fetchall()
+    assert (outcome.status, outcome.files_landed, outcome.rows_duplicate, outcome.rows_staged) == (
+        "ok",
+        3,
+        4,
+        4,
+    )
+    assert statuses == [("staged",)]
+
+
+def test_a_file_failing_on_the_side_thread_fails_the_source_as_in_turn(
+    settings: Settings, config: SourceConfig
+) -> None:
+    _deliver(settings.landing, "2026-11-26", "z.csv", ["5,not a date,NOD,TS-5,511,$1"])  # 100 % rejected
+    with ThreadPoolExecutor(max_workers=1) as side, state_db(settings) as con:
+        pipeline.ensure_staged_tables(con)
+        ahead = pipeline.landed_ahead(con, config, settings, AS_OF, "run-1", NOW, side)
+        outcome = pipeline.staged_ahead(con, config, settings, AS_OF, "run-1", NOW, ahead)
+        assert outcome.status == "failed"
+        assert "z.csv" in outcome.message and "the 3 file(s) before it were staged" in outcome.message
+        assert _staged(con) == EXPECTED
+        failed = con.execute("SELECT file_name FROM raw_manifest WHERE status = 'failed'").fetchall()
+    assert failed == [("z.csv",)]
+
+
+def test_a_retried_commit_of_a_source_landed_ahead_stages_from_the_landing_again(
+    settings: Settings, config: SourceConfig
+) -> None:
+    """The stage task retries on an error: its second call must not commit the prepared parts again (their
+    quarantine rows would be added twice), but land and stage what the first try left unstaged."""
+    valid = [str(n) for n in range(6, 26)]  # and one bad row: 1 of 21 rejected, under the 5 % limit
+    _deliver(
+        settings.landing, "2026-11-26", "q.csv", [*(_nod(r, 600) for r in valid), "5,not a date,NOD,TS,5,$1"]
+    )
+    with ThreadPoolExecutor(max_workers=1) as side, state_db(settings) as con:
+        pipeline.ensure_staged_tables(con)
+        ahead = pipeline.landed_ahead(con, config, settings, AS_OF, "run-1", NOW, side)
+        first = pipeline.staged_ahead(con, config, settings, AS_OF, "run-1", NOW, ahead)
+        again = pipeline.staged_ahead(con, config, settings, AS_OF, "run-1", NOW, ahead)
+        quarantined = con.execute("SELECT count(*) FROM quarantine").fetchall()
+        staged = [r[0] for r in _staged(con)]
+    assert (first.status, first.files_landed, first.rows_quarantined) == ("ok", 4, 1)
+    assert (again.status, again.files_landed, again.files_skipped) == ("no_new_files", 0, 4)
+    assert quarantined == [(1,)]
+    assert sorted(staged) == sorted(["1", "2", "3", "4", *valid])
 
 
 def _insertion_order(con: duckdb.DuckDBPyConnection) -> bool:
