@@ -329,7 +329,7 @@ def refresh(
         # as flows.nightly.stage_in_process: the filing sources landed first and prepared on a side thread,
         # the other sources staged in turn, then the filing sources committed
         with Receiver() as receiver, ThreadPoolExecutor(max_workers=1) as side:
-            flow.receive_ahead.fn(settings, configs, as_of, receiver)
+            flow.receive_ahead.fn(settings, pipeline.landing_order(configs), as_of, receiver)
             early = pipeline.sources_ahead(configs)
             ahead = {}
             for config in early:
@@ -767,7 +767,7 @@ def _after_rerun(base: Baseline, data_dir: Path, work: Path, outcome: Outcome) -
     readers unaffected; the documented repair (a rebuild from raw, then the night again) must then get there."""
     rerun = run_child(ChildSpec(data_dir, base.landing, AS_OF, work / "rerun"))
     if _state_damaged(rerun):
-        outcome.notes.append("state damaged by the kill: rebuilt from raw, as the error message says")
+        outcome.notes.append(DAMAGED_NOTE)
         if not rebuild_from_raw(data_dir, work / "rebuild", outcome):
             return
         rerun = run_child(ChildSpec(data_dir, base.landing, AS_OF, work / "rerun-after-rebuild"))
@@ -783,13 +783,17 @@ def _after_rerun(base: Baseline, data_dir: Path, work: Path, outcome: Outcome) -
         outcome.lost.append(f"final state differs from an uninterrupted run in {differs}")
 
 
+DAMAGED_NOTE = "state damaged by the kill (a torn checkpoint): rebuilt from raw, as the error message says"
+
+
 def _state_damaged(child: ChildResult) -> bool:
     return str((child.result or {}).get("error", "")).startswith(f"{StateDamaged.__name__}: ")
 
 
 def rebuild_from_raw(data_dir: Path, work: Path, outcome: Outcome) -> bool:
-    """`leads backfill --rebuild` as the damaged-state message gives it: the state set aside, then the as-of
-    dates of the published runs replayed from data/raw, one child each. False (and why) when it fails."""
+    """`leads backfill --rebuild` as the damaged-state message gives it, without Prefect: the state set aside
+    (flows.backfill.state_set_aside), then the as-of dates of the published runs replayed from data/raw, one
+    child each (as the backfill flow runs the nightly flow per date). False (and why) when it fails."""
     con = analyst_connection(data_dir / "warehouse" / "leads.duckdb")
     try:
         first, last = con.execute(
@@ -797,8 +801,9 @@ def rebuild_from_raw(data_dir: Path, work: Path, outcome: Outcome) -> bool:
         ).fetchall()[0]
     finally:
         con.close()
-    state = data_dir / "state" / "pipeline.duckdb"
-    state.rename(state.with_name("pipeline.damaged.duckdb"))
+    from flows.backfill import state_set_aside
+
+    state_set_aside(fault_settings(data_dir, data_dir / "raw"))
     for day in (first + dt.timedelta(days=n) for n in range((last - first).days + 1)):
         child = run_child(ChildSpec(data_dir, data_dir / "raw", day, work / day.isoformat()))
         if child.exitcode != 0 or (child.result or {}).get("status") != "published":

@@ -360,7 +360,9 @@ def _steps(settings: Any, as_of: dt.date, stages: Stages, split: dict[str, float
         # the receiver copies the sources' new files into raw while earlier ones stage
         with Receiver() as receiver, ThreadPoolExecutor(max_workers=1) as side:
             with stages.stage("receive_ahead") as rec, state_db(settings) as con:
-                rec["files"] = pipeline.receive_ahead(con, configs, settings, as_of, receiver)
+                rec["files"] = pipeline.receive_ahead(
+                    con, pipeline.landing_order(configs), settings, as_of, receiver
+                )
             # as flows.nightly.stage_in_process: the filing sources landed first and prepared on a side thread,
             # the other sources staged in turn, then the filing sources committed (their stage rows: the commit)
             early = pipeline.sources_ahead(configs)

@@ -7,12 +7,13 @@ the immutable raw landing (data/raw has the landing layout), so the warehouse is
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from prefect import flow, get_run_logger
 
 from flows.nightly import nightly_refresh
 from leads.errors import LeadsError
-from leads.settings import get_settings
+from leads.settings import Settings, get_settings
 
 MAX_DAYS = 3660
 
@@ -26,6 +27,20 @@ def as_of_dates(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
+def state_set_aside(settings: Settings) -> Path | None:
+    """Rename the working state (and its WAL: DuckDB would delete a WAL left without its database) to
+    pipeline.before-rebuild-<UTC stamp>.duckdb, kept for a post-mortem; the path, or None when there was none."""
+    if not settings.state_db.exists():
+        return None
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    aside = settings.state_db.with_name(f"pipeline.before-rebuild-{stamp}.duckdb")
+    wal = settings.state_db.with_name(settings.state_db.name + ".wal")
+    if wal.exists():
+        wal.rename(aside.with_name(aside.name + ".wal"))
+    settings.state_db.rename(aside)
+    return aside
+
+
 @flow(name="backfill", log_prints=False, persist_result=False)
 def backfill(start: dt.date, end: dt.date, rebuild: bool = False) -> list[dict]:
     """Run the nightly refresh for each as-of date in [start, end]; stop at the first failed run."""
@@ -34,9 +49,7 @@ def backfill(start: dt.date, end: dt.date, rebuild: bool = False) -> list[dict]:
     if rebuild:
         if not settings.raw_dir.is_dir():
             raise LeadsError(f"nothing to rebuild from: {settings.raw_dir} does not exist")
-        if settings.state_db.exists():
-            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-            settings.state_db.rename(settings.state_db.with_name(f"pipeline.before-rebuild-{stamp}.duckdb"))
+        state_set_aside(settings)
         # replay from an immutable copy's layout: data/raw/<source>/<date>/<files>
         landing = str(settings.raw_dir)
     summaries = []

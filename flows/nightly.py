@@ -21,8 +21,8 @@ from prefect.states import Completed, Failed
 
 from flows.artifacts import publish_artifacts
 from leads import case_tables, lead_tables, pipeline
-from leads.db import state_db
-from leads.errors import LeadsError
+from leads.db import ensure_state_readable, state_db
+from leads.errors import LeadsError, StateDamaged
 from leads.html_report import write_report
 from leads.landing import Receiver
 from leads.locks import refresh_lock
@@ -117,19 +117,26 @@ def stage_in_process(
     copied into raw meanwhile (disk work overlapping the CPU-bound staging), and the filing sources are
     landed first and prepared on one side thread while the feeds stage, then committed after them
     (`pipeline.sources_ahead`). Outcomes in config order."""
+    order = pipeline.landing_order(configs)
+    early = pipeline.sources_ahead(configs)
     with Receiver() as receiver, ThreadPoolExecutor(max_workers=1, thread_name_prefix="ahead") as side:
-        receive_ahead(settings, configs, as_of, receiver)
-        early = pipeline.sources_ahead(configs)
-        ahead = {c.source: land_ahead(settings, c, as_of, run_id, received_at, side, receiver) for c in early}
-        outcomes = {
-            c.source: stage_source(settings, c, as_of, run_id, received_at, receiver)
-            for c in configs
-            if c.source not in ahead
-        }
-        for c in early:
-            outcomes[c.source] = stage_source(
-                settings, c, as_of, run_id, received_at, receiver, ahead[c.source]
-            )
+        try:
+            receive_ahead(settings, order, as_of, receiver)
+            ahead = {
+                c.source: land_ahead(settings, c, as_of, run_id, received_at, side, receiver) for c in early
+            }
+            outcomes = {
+                c.source: stage_source(settings, c, as_of, run_id, received_at, receiver)
+                for c in order
+                if c.source not in ahead
+            }
+            for c in early:
+                outcomes[c.source] = stage_source(
+                    settings, c, as_of, run_id, received_at, receiver, ahead[c.source]
+                )
+        except BaseException:
+            side.shutdown(wait=False, cancel_futures=True)  # the run fails: prepare nothing more
+            raise
         return [outcomes[c.source] for c in configs]
 
 
@@ -227,6 +234,11 @@ def refresh(
     if not settings.landing.is_dir():
         raise LeadsError(f"landing folder {settings.landing} does not exist (set LEADS_LANDING_DIR)")
     with refresh_lock(settings):
+        try:
+            ensure_state_readable(settings)  # (the CLI checked too; a scheduled run has no CLI)
+        except StateDamaged as exc:
+            get_run_logger().error("%s", exc)
+            return Failed(message=str(exc))
         configs = load_configs(settings, sources)
         start_run(settings, run_id, as_of, started_at)
         outcomes = stage_sources(settings, configs, as_of, run_id, started_at)

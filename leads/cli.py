@@ -140,13 +140,10 @@ def _refuse_if_running(settings: Settings) -> None:
 def _refuse_if_state_unreadable(settings: Settings) -> None:
     """One line and exit 1 when the working state is damaged or from another version (before Prefect starts,
     so that no traceback hides the command that repairs it)."""
-    from leads.db import state_db
+    from leads.db import ensure_state_readable
 
-    if not settings.state_db.exists():
-        return
     try:
-        with state_db(settings):
-            pass
+        ensure_state_readable(settings)
     except LeadsError as exc:
         _fail(str(exc), EXIT_RUN_FAILED)
 

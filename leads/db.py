@@ -102,18 +102,25 @@ def state_db(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute(sql_text(settings, "state_schema"))
         _check_state_version(con, settings)
         yield con
-    except duckdb.Error as exc:  # a block read later in the run, not at open
-        if _DAMAGE.search(str(exc)):
-            raise StateDamaged(damaged_state_message(settings, exc)) from exc
-        raise
     finally:
         con.close()
 
 
-# What DuckDB says when a database file or its WAL cannot be read back. DuckDB rewrites its metadata blocks in
-# place at every checkpoint, so a process killed in the middle of that write (SIGKILL, OOM killer, power loss)
-# can leave a block whose checksum no longer matches (seen once in the random-kill test).
-_DAMAGE = re.compile(r"Corrupt database file|Corrupt WAL file|replaying WAL|not a valid DuckDB database")
+def ensure_state_readable(settings: Settings) -> None:
+    """Open and close the working state when there is one: StateDamaged (or another one-line LeadsError, e.g. an
+    older state version) before a run starts, rather than inside its first task."""
+    if settings.state_db.exists():
+        with state_db(settings):
+            pass
+
+
+# What DuckDB says, on open, when a database file or its WAL cannot be read back ("Corrupt database file: computed
+# checksum ...", "Corrupt WAL file: ...", also inside "Failure while replaying WAL file ...: <error>"). DuckDB
+# rewrites its metadata blocks in place at every checkpoint, so a process killed in the middle of that write
+# (SIGKILL, OOM killer, power loss) can leave a block whose checksum no longer matches (seen once in the
+# random-kill test). Only errors on opening the state are classified: later statements also read other files
+# (the published one), and DuckDB's message does not name the file.
+_DAMAGE = re.compile(r"corrupt (database|WAL)|not a valid DuckDB database", re.IGNORECASE)
 
 
 def damaged_state_message(settings: Settings, exc: Exception) -> str:

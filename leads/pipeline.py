@@ -278,8 +278,15 @@ def sources_ahead(configs: list[SourceConfig]) -> list[SourceConfig]:
     """The sources landed first and prepared on a side thread while the others stage: the filing sources.
     A filing delivery is small but its addresses are parsed in Python (usaddress: one core), while a feed
     (parcel roll, loans, valuations) keeps Polars and DuckDB busy on both cores; side by side the parsing
-    takes up the core the feeds leave idle (state tier full refresh 109.3 -> 100.9 s, bench/README.md)."""
+    takes up the core the feeds leave idle (state tier full refresh ~108 -> ~104 s, bench/README.md)."""
     return [c for c in configs if c.kind == "filings"]
+
+
+def landing_order(configs: list[SourceConfig]) -> list[SourceConfig]:
+    """The order the sources land in (and their files are copied into raw ahead): the sources prepared ahead
+    first, then the others in config order."""
+    early = sources_ahead(configs)
+    return early + [c for c in configs if c not in early]
 
 
 @dataclass
@@ -329,8 +336,12 @@ def staged_ahead(
     ahead.committing = True
     if ahead.prepared is None:
         return ahead.outcome
+    prepared, ahead.prepared = (
+        ahead.prepared.result(),
+        None,
+    )  # the rows go once committed (see commit_prepared)
     try:
-        staged = commit_prepared(con, config, ahead.prepared.result(), run_id)
+        staged = commit_prepared(con, config, prepared, run_id)
     except SourceFailed as exc:
         return source_failed(con, ahead.outcome, ahead.files, str(exc))
     return source_staged(ahead.outcome, staged)

@@ -456,7 +456,14 @@ def commit_prepared(
     as Parquet (DuckDB reads the parts directly; the rows never enter this process as frames) or on a side
     thread in memory. Raises SourceFailed, after committing the parts before it, when a file failed its
     checks."""
-    return _committed_parts(con, config, prepared.parts, run_id, prepared.result, prepared.failure)
+    return _committed_parts(con, config, _drained(prepared.parts), run_id, prepared.result, prepared.failure)
+
+
+def _drained(parts: list[PartFiles] | list[FilePart]) -> Iterator[PartFiles | FilePart]:
+    """The parts in order, each removed from the list as it is taken (a part held in memory is freed once
+    committed, not when the whole source is)."""
+    while parts:
+        yield parts.pop(0)
 
 
 def staged_source(

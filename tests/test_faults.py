@@ -193,7 +193,7 @@ def test_a_state_damaged_by_a_torn_checkpoint_is_reported_and_rebuilt_from_raw(
     uninterrupted final state."""
     outcome = faults.damaged_state_iteration(base, work)
     assert outcome.survived, _report([outcome])
-    assert (work / "data" / "state" / "pipeline.damaged.duckdb").exists()  # set aside, not deleted
+    assert list((work / "data" / "state").glob("pipeline.before-rebuild-*.duckdb"))  # set aside, not deleted
 
 
 @soak
@@ -204,6 +204,9 @@ def test_soak_kill_at_every_point_and_many_random_moments(base: Baseline, work: 
         base, work / "random", runs=int(os.environ.get("LEADS_SOAK_RUNS", "40")), seed=SEED
     )
     assert all(o.survived for o in outcomes), _report(outcomes)
+    # a kill tears a DuckDB checkpoint rarely (once in the CI runs so far); often would mean a new cause
+    damaged = [o.fault for o in outcomes if faults.DAMAGED_NOTE in o.notes]
+    assert len(damaged) <= len(outcomes) // 10, damaged
 
 
 @soak

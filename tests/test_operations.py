@@ -190,3 +190,22 @@ def test_status_tells_the_last_runs(prefect_harness: None, data_dir: Path) -> No
     assert (
         "published" in result.output and "tx_harris" in result.output and "Published leads" in result.output
     )
+
+
+def test_a_scheduled_run_on_a_damaged_state_fails_with_the_rebuild_command(
+    prefect_harness: None, data_dir: Path
+) -> None:
+    """A deployment run has no CLI preflight: the flow itself checks the state before its first task and
+    fails with the one line (no run starts, the published file stays)."""
+    from flows.nightly import nightly_refresh
+
+    assert nightly_refresh(as_of=DAYS[0], return_state=True).is_completed()
+    published = (data_dir / "warehouse" / "leads.duckdb").read_bytes()
+    with (data_dir / "state" / "pipeline.duckdb").open("r+b") as f:  # block 0, after three 4 KiB headers
+        f.seek(3 * 4096 + 4096)
+        f.write(b"\xff" * 64)
+    state = nightly_refresh(as_of=DAYS[1], return_state=True)
+    assert state.is_failed()
+    assert "is damaged (Corrupt database file" in state.message
+    assert state.message.endswith(f"`leads backfill --from {DAYS[0]} --to {DAYS[0]} --rebuild`")
+    assert (data_dir / "warehouse" / "leads.duckdb").read_bytes() == published
