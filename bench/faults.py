@@ -794,6 +794,8 @@ def rebuild_from_raw(data_dir: Path, work: Path, outcome: Outcome) -> bool:
     """`leads backfill --rebuild` as the damaged-state message gives it, without Prefect: the state set aside
     (flows.backfill.state_set_aside), then the as-of dates of the published runs replayed from data/raw, one
     child each (as the backfill flow runs the nightly flow per date). False (and why) when it fails."""
+    from flows.backfill import state_set_aside  # (flows import Prefect: only when a rebuild is needed)
+
     con = analyst_connection(data_dir / "warehouse" / "leads.duckdb")
     try:
         first, last = con.execute(
@@ -801,8 +803,6 @@ def rebuild_from_raw(data_dir: Path, work: Path, outcome: Outcome) -> bool:
         ).fetchall()[0]
     finally:
         con.close()
-    from flows.backfill import state_set_aside
-
     state_set_aside(fault_settings(data_dir, data_dir / "raw"))
     for day in (first + dt.timedelta(days=n) for n in range((last - first).days + 1)):
         child = run_child(ChildSpec(data_dir, data_dir / "raw", day, work / day.isoformat()))
@@ -832,7 +832,7 @@ def damaged_state_iteration(base: Baseline, work: Path) -> Outcome:
     error = str((child.result or {}).get("error", ""))
     if not _state_damaged(child):
         outcome.failed.append(f"not reported as a damaged state: exit {child.exitcode}, {child.result}")
-    elif "leads backfill --from 2026-11-26 --to 2026-11-26 --rebuild" not in error:
+    elif f"leads backfill --from {PREVIOUS_AS_OF} --to {PREVIOUS_AS_OF} --rebuild" not in error:
         outcome.failed.append(f"the message does not give the rebuild command: {error}")
     _published_check(base, data_dir, (base.previous,), outcome)
     outcome.lost += export_problems(data_dir)
