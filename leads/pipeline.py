@@ -336,10 +336,8 @@ def staged_ahead(
     ahead.committing = True
     if ahead.prepared is None:
         return ahead.outcome
-    prepared, ahead.prepared = (
-        ahead.prepared.result(),
-        None,
-    )  # the rows go once committed (see commit_prepared)
+    prepared = ahead.prepared.result()
+    ahead.prepared = None  # nothing else holds the rows: each part is freed once committed (commit_prepared)
     try:
         staged = commit_prepared(con, config, prepared, run_id)
     except SourceFailed as exc:
