@@ -67,16 +67,19 @@ from typing import Any
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
+import leads.feeds
 import leads.publish
 import leads.staging
 from leads import pipeline
-from leads.db import analyst_connection, ident
+from leads.db import analyst_connection, ident, state_reader
 from leads.errors import LeadsError, StateDamaged
 from leads.landing import Receiver
 from leads.locks import RefreshRunning, refresh_lock
 from leads.publish import PUBLISHED_TABLES
 from leads.settings import Settings
+from leads.staging import STAGED_TABLES
 from transforms.cases import FINAL_STATUSES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -218,7 +221,8 @@ def hooks(point: Callable[[str], None], data_dir: Path) -> Iterator[None]:
     """Points inside the tasks that write: os.replace (raw copies, the published file, every export file),
     leads.publish._fsync (a built file or an export temp fully written), commit_publish (before: the run marked
     as publishing; after: the state committed, the new file not built), leads.staging._upsert (rows written
-    inside the staging transaction, before its COMMIT) and pipeline.record_source (a source staged and
+    inside the staging transaction, before its COMMIT), leads.feeds.written_files (a feed's new Parquet files
+    written, not yet listed) and pipeline.record_source (a source staged and
     committed, its connection still open)."""
     roots = [data_dir.resolve(), data_dir]
     patched: list[tuple[Any, str, Any]] = []
@@ -265,6 +269,14 @@ def hooks(point: Callable[[str], None], data_dir: Path) -> Iterator[None]:
 
         return wrapped
 
+    def feed_written(real: Any) -> Any:
+        def wrapped(con: Any, kind: str, source: str, *args: Any, **kwargs: Any) -> Any:
+            result = real(con, kind, source, *args, **kwargs)
+            point(f"feed-written:{source}")
+            return result
+
+        return wrapped
+
     def record(real: Any) -> Any:
         def wrapped(con: Any, run_id: str, outcome: Any, *args: Any, **kwargs: Any) -> Any:
             point(f"run_source:{outcome.source}")
@@ -276,6 +288,7 @@ def hooks(point: Callable[[str], None], data_dir: Path) -> Iterator[None]:
     patch(leads.publish, "_fsync", fsync)
     patch(leads.publish, "commit_publish", commit)
     patch(leads.staging, "_upsert", upsert)
+    patch(leads.feeds, "written_files", feed_written)
     patch(pipeline, "record_source", record)
     try:
         yield
@@ -433,16 +446,38 @@ def final_state(data_dir: Path) -> dict[str, str]:
             out[f"published.{table}"] = frame_hash(_frame(con, table, ("run_id",)))
     finally:
         con.close()
-    con = duckdb.connect(str(data_dir / "state" / "pipeline.duckdb"), read_only=True)
+    con = state_reader(data_dir / "state" / "pipeline.duckdb")
     try:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-        for table in sorted(t for t in tables if t.startswith("staged_")):
+        for table in sorted(STAGED_TABLES.values()):  # the feeds' through their views over Parquet
             out[f"state.{table}"] = frame_hash(_frame(con, table))
         out["state.raw_manifest"] = frame_hash(_frame(con, "raw_manifest", ("run_id", "received_at")))
         out["state.published_leads"] = frame_hash(_frame(con, "published_leads", ("run_id",)))
     finally:
         con.close()
     return out
+
+
+def feed_file_problems(data_dir: Path) -> list[str]:
+    """The staged feed files on disk are exactly the listed ones (leads/feeds.py), and each listed file opens:
+    a crash between writing a file and committing its list, or between the commit and removing the replaced
+    file, leaves an unlisted file that the next run must remove."""
+    state = data_dir / "state"
+    con = duckdb.connect(str(state / "pipeline.duckdb"), read_only=True)
+    try:
+        listed = {state / "feeds" / p for (p,) in con.execute("SELECT path FROM feed_files").fetchall()}
+    finally:
+        con.close()
+    on_disk = {p for p in (state / "feeds").glob("*/*/*") if p.is_file()}
+    problems = [f"unlisted feed file {p.relative_to(state)}" for p in sorted(on_disk - listed)]
+    problems += [f"listed feed file missing: {p.relative_to(state)}" for p in sorted(listed - on_disk)]
+    for path in sorted(listed & on_disk):
+        try:
+            pq.read_metadata(path)
+        except Exception as exc:  # a torn file: any reader error
+            problems.append(
+                f"listed feed file {path.relative_to(state)} does not open ({type(exc).__name__})"
+            )
+    return problems
 
 
 def duplicate_problems(data_dir: Path) -> list[str]:
@@ -554,9 +589,28 @@ class Baseline:
     run_seconds: float  # wall time of an uninterrupted AS_OF run in a child
 
 
+def vacancy_redelivered(landing: Path) -> None:
+    """A corrected vacancy roll for Hillsborough on AS_OF (every 7th flag flipped), so that the crashed run also
+    merges a staged feed into a new Parquet file (leads/feeds.py) and the kills reach that step."""
+    roll = landing / "usps_vacancy" / "2026-11-25" / "vacancy_12057.csv"  # the sample's feeds arrive that day
+    header, *rows = roll.read_text(encoding="utf-8").splitlines()
+    flipped = [
+        row.replace(",N,", ",Y,")
+        if n % 7 == 0 and ",N," in row
+        else row.replace(",Y,", ",N,")
+        if n % 7 == 0
+        else row
+        for n, row in enumerate(rows)
+    ]
+    corrected = landing / "usps_vacancy" / AS_OF.isoformat() / roll.name
+    corrected.parent.mkdir(parents=True, exist_ok=True)
+    corrected.write_text("\n".join([header, *flipped]) + "\n", encoding="utf-8")
+
+
 def make_baseline(root: Path) -> Baseline:
     landing = root / "landing"
     shutil.copytree(SAMPLE_DELIVERIES, landing)
+    vacancy_redelivered(landing)
     previous_dir = root / "previous" / "data"
     summary = refresh(fault_settings(previous_dir, landing), PREVIOUS_AS_OF)
     if summary["status"] != "published":
@@ -777,6 +831,7 @@ def _after_rerun(base: Baseline, data_dir: Path, work: Path, outcome: Outcome) -
     _published_check(base, data_dir, (base.next,), outcome)
     outcome.lost += duplicate_problems(data_dir)
     outcome.lost += export_problems(data_dir)
+    outcome.lost += feed_file_problems(data_dir)
     state = final_state(data_dir)
     differs = sorted(k for k in base.next_state if state.get(k) != base.next_state[k])
     if differs:
@@ -884,12 +939,15 @@ DEFAULT_KILL_POINTS = (
 
 
 def default_kill_points(points: list[str]) -> list[int]:
-    """Point numbers (1-based) of DEFAULT_KILL_POINTS plus the first upsert and the first and last source."""
+    """Point numbers (1-based) of DEFAULT_KILL_POINTS plus the first upsert, the first feed file written and the
+    first and last source."""
     chosen: set[int] = set()
     stages = [n for n, name in enumerate(points, start=1) if name.startswith("stage_source:")]
     upserts = [n for n, name in enumerate(points, start=1) if name.startswith("upsert-uncommitted:")]
+    feed_files = [n for n, name in enumerate(points, start=1) if name.startswith("feed-written:")]
     chosen |= {stages[0], stages[-1]} if stages else set()
     chosen |= {upserts[0]} if upserts else set()
+    chosen |= {feed_files[0]} if feed_files else set()
     chosen |= {n for n, name in enumerate(points, start=1) if name in DEFAULT_KILL_POINTS}
     return sorted(chosen)
 

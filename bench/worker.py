@@ -470,9 +470,18 @@ def _table_counts(path: Path, tables: list[str]) -> dict[str, int]:
 
     if not path.is_file():
         return {}
-    con = duckdb.connect(str(path), read_only=True)
+    from leads.db import state_reader
+
+    # the state's staged feeds are views over Parquet (leads/feeds.py)
+    con = state_reader(path) if path.name == "pipeline.duckdb" else duckdb.connect(str(path), read_only=True)
     try:
         present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        present |= {
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+            ).fetchall()
+        }
         return {
             t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # noqa: S608 (names from our own list)
             for t in tables

@@ -29,7 +29,8 @@ def as_of_dates(start: dt.date, end: dt.date) -> list[dt.date]:
 
 def state_set_aside(settings: Settings) -> Path | None:
     """Rename the working state (and its WAL: DuckDB would delete a WAL left without its database) to
-    pipeline.before-rebuild-<UTC stamp>.duckdb, kept for a post-mortem; the path, or None when there was none."""
+    pipeline.before-rebuild-<UTC stamp>.duckdb, and its staged feed files (leads/feeds.py) to
+    feeds.before-rebuild-<UTC stamp>, kept for a post-mortem; the path, or None when there was none."""
     if not settings.state_db.exists():
         return None
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
@@ -37,6 +38,9 @@ def state_set_aside(settings: Settings) -> Path | None:
     wal = settings.state_db.with_name(settings.state_db.name + ".wal")
     if wal.exists():
         wal.rename(aside.with_name(aside.name + ".wal"))
+    feeds = settings.state_dir / "feeds"
+    if feeds.is_dir():
+        feeds.rename(settings.state_dir / f"feeds.before-rebuild-{stamp}")
     settings.state_db.rename(aside)
     return aside
 

@@ -96,7 +96,7 @@ def _inputs_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings) -> s
     # the roll by the content of every delivery staged into it (a corrected re-delivery keeps its file name)
     roll = con.execute(
         "SELECT source, delivery_date, file_name, sha256 FROM raw_manifest WHERE status = 'staged' "
-        "AND source IN (SELECT DISTINCT source FROM staged_parcels) ORDER BY ALL"
+        "AND source IN (SELECT source FROM feed_files WHERE kind = 'parcels') ORDER BY ALL"
     ).fetchall()
     digest.update(repr((rules, roll)).encode())
     return digest.hexdigest()

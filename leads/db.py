@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -101,6 +103,7 @@ def state_db(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         _configured(con, settings)
         con.execute(sql_text(settings, "state_schema"))
         _check_state_version(con, settings)
+        _feeds().create_views(con)
         yield con
     finally:
         con.close()
@@ -148,13 +151,18 @@ def rebuild_command(settings: Settings) -> str:
     return f"`leads backfill --from {dates[0]} --to {dates[1]} --rebuild`"
 
 
-# Bump when staged tables change shape; an older state must be rebuilt from the raw landing.
-STATE_VERSION = "2"
+# Bump when staged tables change shape; an older state must be rebuilt from the raw landing (or is migrated).
+# 3: the staged feeds moved from DuckDB tables to Parquet files (leads/feeds.py).
+STATE_VERSION = "3"
 
 
 def _check_state_version(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     found = con.execute("SELECT value FROM meta WHERE key = 'state_version'").fetchall()
     if found and found[0][0] == STATE_VERSION:
+        return
+    if found and found[0][0] == "2":
+        _feeds().migrated_tables(con, _feeds().feeds_root(con))
+        con.execute("UPDATE meta SET value = ? WHERE key = 'state_version'", [STATE_VERSION])
         return
     used = con.execute("SELECT count(*) FROM raw_manifest").fetchall()[0][0] > 0
     if found or used:
@@ -166,6 +174,17 @@ def _check_state_version(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
     con.execute("INSERT INTO meta VALUES ('state_version', ?)", [STATE_VERSION])
 
 
+def state_reader(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a state database with its staged feed views (for checks and evaluation)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        _feeds().create_views(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def analyst_connection(path: Path) -> duckdb.DuckDBPyConnection:
     """Read-only, no access to files outside the database, configuration locked (safe for ad-hoc SQL)."""
     if not path.exists():
@@ -175,6 +194,11 @@ def analyst_connection(path: Path) -> duckdb.DuckDBPyConnection:
         read_only=True,
         config={"enable_external_access": False, "lock_configuration": True},
     )
+
+
+def _feeds() -> types.ModuleType:
+    """leads.feeds, imported on first use (it uses this module's `ident`)."""
+    return importlib.import_module("leads.feeds")
 
 
 def _first_line(exc: Exception) -> str:

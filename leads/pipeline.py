@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from leads import feeds
 from leads.connectors import connector_token, fetched_delivery
 from leads.db import ident, registered, transaction
 from leads.errors import SourceFailed
@@ -104,7 +105,9 @@ def start_run(
 
 
 def ensure_staged_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every staged table (empty) so joins work before a feed has ever delivered."""
+    """Create every staged table (empty) so joins work before a feed has ever delivered: the filings' DuckDB
+    table, and each feed's schema file and view (leads.feeds). Feed files a killed run left unlisted go."""
+    schemas = {}
     for kind, table in STAGED_TABLES.items():
         fields = FILING_FIELDS if kind == "filings" else FEED_FIELDS[kind]
         empty = canonical_records(
@@ -135,9 +138,16 @@ def ensure_staged_tables(con: duckdb.DuckDBPyConnection) -> None:
         frame = empty.with_columns(extra)
         assert set(MODELS[kind].to_schema().columns) <= set(frame.columns)
         frame = frame.drop(raw_text_columns(frame.columns))  # validated, then typed only (see staging)
+        if kind in feeds.FEED_TABLES:
+            schemas[kind] = frame
+            continue
         con.register("empty_frame", frame.to_arrow())
         con.execute(f"CREATE TABLE IF NOT EXISTS {ident(table)} AS SELECT * FROM empty_frame LIMIT 0")  # noqa: S608
         con.unregister("empty_frame")
+    root = feeds.feeds_root(con)
+    feeds.written_schema_files(root, schemas)
+    feeds.removed_orphans(con, root)
+    feeds.create_views(con, root)
 
 
 def load_reference(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from leads import feeds
 from leads.db import duckdb_arrow, ident, transaction, undone_after, unordered_inserts
 from leads.errors import SourceFailed
 from leads.landing import LandedFile
@@ -363,7 +364,8 @@ def prepared_in_memory(
 class _Batch:
     """What the commit of one source's parts knows about the parts committed before it in this run."""
 
-    first_load: bool  # the staged table held no row of this source when the batch began
+    first_load: bool  # the staged table held no row of this source when the batch began (filings)
+    root: Path | None  # the feeds folder, for a feed (see leads.feeds)
     key_hashes: pl.DataFrame | None = None  # of every part written so far (see _key_hashes)
     files_committed: int = 0
 
@@ -376,8 +378,8 @@ def _commit_part(
     batch: _Batch,
     result: StageResult,
 ) -> None:
-    """Write one landed file in one transaction: its staged rows (upserted by record key), its quarantine
-    rows and its manifest status. A record key that an earlier file of the batch also carried is a duplicate
+    """Write one landed file in one transaction: its staged rows (upserted by record key; a feed's new
+    resolved files, written just before, are listed), its quarantine rows and its manifest status. A record key that an earlier file of the batch also carried is a duplicate
     (the later file wins, as it would in one sorted frame)."""
     if isinstance(part, PartFiles):
         staged, quarantine = part.staged_path, part.quarantine_path
@@ -388,15 +390,30 @@ def _commit_part(
     repeated = 0
     if hashes is not None and batch.key_hashes is not None:
         repeated = hashes.join(batch.key_hashes, on=["h1", "h2"], how="semi").height
-    with unordered_inserts(con), transaction(con):
-        if staged is not None:
-            # equal keys hash equal: no repeated hash means no repeated key, and the key joins can be skipped
-            plain = batch.first_load and not repeated
-            _upsert(con, STAGED_TABLES[config.kind], staged, config.record_key, plain=plain)
-        if quarantine is not None:
-            with _exposed(con, "q", quarantine):
-                con.execute("INSERT INTO quarantine BY NAME SELECT *, ? AS run_id FROM q", [run_id])
-        _mark_staged(con, part.files, result)
+    feed_files: list[feeds.FeedFile] = []
+    if staged is not None and config.kind in feeds.FEED_TABLES:
+        # a feed's new resolved files are written first, under new names, and listed by the commit below
+        with _exposed(con, "incoming", staged):
+            feed_files = feeds.written_files(
+                con, config.kind, config.source, staged, config.record_key, batch.root
+            )
+    try:
+        with unordered_inserts(con), transaction(con):
+            if staged is not None and config.kind not in feeds.FEED_TABLES:
+                # equal keys hash equal: no repeated hash means no repeated key, and the key joins can be skipped
+                plain = batch.first_load and not repeated
+                _upsert(con, STAGED_TABLES[config.kind], staged, config.record_key, plain=plain)
+            feeds.recorded(con, feed_files)
+            if quarantine is not None:
+                with _exposed(con, "q", quarantine):
+                    con.execute("INSERT INTO quarantine BY NAME SELECT *, ? AS run_id FROM q", [run_id])
+            _mark_staged(con, part.files, result)
+    except BaseException:
+        feeds.discarded(batch.root, feed_files)
+        raise
+    if feed_files:
+        feeds.released(batch.root, feed_files)
+        feeds.create_views(con, batch.root)
     result.rows_duplicate += repeated
     result.rows_staged -= repeated
     if hashes is not None:
@@ -432,7 +449,10 @@ def _committed_parts(
     failure: str | None = None,
 ) -> StageResult:
     """Commit each part in order; `failure`: a file after the last part failed its checks (from a worker)."""
-    batch = _Batch(first_load=not _source_has_rows(con, config))
+    if config.kind in feeds.FEED_TABLES:
+        batch = _Batch(first_load=False, root=feeds.feeds_root(con))
+    else:
+        batch = _Batch(first_load=not _source_has_rows(con, config), root=None)
     try:
         for part in parts:
             _commit_part(con, config, part, run_id, batch, result)

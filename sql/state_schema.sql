@@ -63,6 +63,15 @@ CREATE TABLE IF NOT EXISTS meta (
     value VARCHAR NOT NULL
 );
 
+-- The staged dimension feeds' current Parquet files (leads/feeds.py): one per source and county.
+CREATE TABLE IF NOT EXISTS feed_files (
+    kind VARCHAR NOT NULL,              -- parcels | valuations | loans | liens | vacancy | suppression
+    source VARCHAR NOT NULL,
+    county_fips VARCHAR,                -- null for a feed without counties (suppression)
+    path VARCHAR NOT NULL,              -- relative to data/state/feeds
+    rows BIGINT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS exported_runs (
     run_id VARCHAR NOT NULL,            -- a run whose change events are in an export
     export_run_id VARCHAR NOT NULL      -- the run whose export carried them

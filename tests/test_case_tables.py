@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from leads import feeds
 from leads.case_tables import build_cases
 from leads.db import registered, state_db
 from leads.pipeline import ensure_staged_tables, load_reference
@@ -113,9 +114,9 @@ def _stage(con: duckdb.DuckDBPyConnection, filings: list[dict], roll: pl.DataFra
         con.execute("INSERT INTO staged_filings BY NAME SELECT * FROM incoming")
     if roll is not None:  # staged as landing and staging record it: a manifest row with the file's sha256
         digest = hashlib.sha256(roll.write_csv().encode()).hexdigest()
-        with registered(con, roll=roll):
-            con.execute("DELETE FROM staged_parcels")
-            con.execute("INSERT INTO staged_parcels BY NAME SELECT * FROM roll")
+        # the roll replaces the whole feed (its resolved Parquet file, see leads/feeds.py)
+        con.execute("DELETE FROM feed_files WHERE kind = 'parcels'")
+        feeds.upserted(con, "parcels", "vendor_parcels", roll, ["county_fips", "apn"])
         con.execute(
             "INSERT INTO raw_manifest VALUES ('vendor_parcels', ?, 'roll.csv', 'raw/x', ?, 1, ?, now(), 'r', "
             "'staged', NULL)",

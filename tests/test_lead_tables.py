@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from leads import case_tables, lead_tables, pipeline, publish
+from leads import case_tables, feeds, lead_tables, pipeline, publish
 from leads.db import state_db
 from leads.errors import LeadsError
 from leads.publish import commit_publish, export_snapshot
@@ -270,7 +270,17 @@ def test_the_full_snapshot_is_due_weekly_and_when_the_leads_were_scored_from_new
         owner = con.execute(
             "SELECT owner_name FROM published_leads WHERE owner_name IS NOT NULL ORDER BY lead_id LIMIT 1"
         ).fetchall()[0][0]
-        con.execute("INSERT INTO staged_suppression (owner_name) VALUES (?)", [owner])
+        optout = pl.DataFrame(
+            {
+                "owner_name": [owner],
+                "address": [None],
+                "zip": [None],
+                "source": ["optout_list"],
+                "delivery_date": [last],
+            },
+            schema_overrides={"address": pl.String, "zip": pl.String},
+        )
+        feeds.upserted(con, "suppression", "optout_list", optout, ["owner_name", "address", "zip"])
         for run_id in ("opt-out-night", "next-night"):
             counts = lead_tables.build_leads(con, settings, run["scoring"], last, run_id)
             pipeline.start_run(con, run_id, last, dt.datetime.now())

@@ -178,6 +178,9 @@ def test_backfill_and_rebuild_equal_nightly_runs(prefect_harness: None, data_dir
     assert_frame_equal(nightly[1], rebuilt[1])
     _assert_published_equals_a_full_build(data_dir)  # every run replaced: the previous file's slices went
     assert list((data_dir / "state").glob("pipeline.before-rebuild-*.duckdb"))
+    # the old state's feed files went aside with it; the rebuilt state has its own
+    assert list((data_dir / "state").glob("feeds.before-rebuild-*/parcels/*/*.parquet"))
+    assert list((data_dir / "state" / "feeds").glob("parcels/*/*.parquet"))
 
 
 def test_status_tells_the_last_runs(prefect_harness: None, data_dir: Path) -> None:

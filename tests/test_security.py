@@ -33,7 +33,7 @@ from typer.testing import CliRunner
 
 from leads import pipeline
 from leads.cli import EXIT_USAGE, app
-from leads.db import analyst_connection, ident, state_db
+from leads.db import analyst_connection, ident, state_db, state_reader
 from leads.errors import ConfigError
 from leads.settings import Settings
 from leads.sources import SourceConfig, is_safe_name, load_source, load_sources
@@ -567,7 +567,9 @@ def test_the_seeded_run_publishes_and_uses_the_secret(seeded_run: dict) -> None:
 
 
 def _sql(run: dict, sql: str, db: str = "warehouse/leads.duckdb", params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(run["data_dir"] / db), read_only=True)
+    path = run["data_dir"] / db
+    # the state's staged feeds are views over its Parquet files (leads/feeds.py)
+    con = state_reader(path) if db.startswith("state/") else duckdb.connect(str(path), read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:
@@ -591,7 +593,8 @@ def test_no_canary_in_logs_artifacts_or_errors(seeded_run: dict) -> None:
 
 
 def _tables(run: dict, db: str) -> list[str]:
-    return [r[0] for r in _sql(run, "SELECT table_name FROM duckdb_tables() ORDER BY 1", db)]
+    query = "SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+    return sorted(r[0] for r in _sql(run, query, db))
 
 
 def _rows_with(run: dict, db: str, table: str, needle: str) -> int:
@@ -610,6 +613,7 @@ def test_no_canary_in_run_records_and_the_secret_nowhere_in_the_databases(seeded
         "candidate_leads",
         "candidate_rows",
         "staged_parcels",
+        "staged_suppression",  # the opt-out list: owners who asked not to be contacted
         "case_inputs",
     }
     for db in ("warehouse/leads.duckdb", "state/pipeline.duckdb"):
@@ -623,13 +627,20 @@ def test_no_canary_in_run_records_and_the_secret_nowhere_in_the_databases(seeded
 
 def test_no_secret_in_any_file_and_the_owner_only_where_it_belongs(seeded_run: dict) -> None:
     """Every file the run wrote (raw landing, exports, reports, state, Prefect home of the data dir): the secret
-    in none; the owner canary only in the raw parcel roll and the exports (and inside DuckDB files, which are
-    checked table by table above)."""
+    in none; the owner canary only in the raw parcel roll and the exports (and inside DuckDB files and the
+    staged parcel and opt-out Parquet files, which are checked table by table above)."""
+    tables = _tables(seeded_run, "state/pipeline.duckdb")
+    assert {"staged_parcels", "staged_suppression"} <= set(tables)  # the feed views are checked there
     for path in sorted(p for p in seeded_run["data_dir"].rglob("*") if p.is_file()):
         data = path.read_bytes().upper()
         assert CANARY_SECRET.upper().encode() not in data, path
         relative = path.relative_to(seeded_run["data_dir"]).parts
-        if relative[0] not in ("raw", "exports") and path.suffix not in (".duckdb", ".wal"):
+        owner_feed = relative[:3] in (("state", "feeds", "parcels"), ("state", "feeds", "suppression"))
+        if (
+            relative[0] not in ("raw", "exports")
+            and path.suffix not in (".duckdb", ".wal")
+            and not owner_feed
+        ):
             assert b"ZZCANARY" not in data, path
     reports = seeded_run["data_dir"] / "reports"
     if reports.is_dir():
