@@ -222,7 +222,8 @@ def hooks(point: Callable[[str], None], data_dir: Path) -> Iterator[None]:
     leads.publish._fsync (a built file or an export temp fully written), commit_publish (before: the run marked
     as publishing; after: the state committed, the new file not built), leads.staging._upsert (rows written
     inside the staging transaction, before its COMMIT), leads.feeds.written_files (a feed's new Parquet files
-    written, not yet listed) and pipeline.record_source (a source staged and
+    written, not yet listed), leads.feeds.released (listed and committed, the replaced files not yet removed)
+    and pipeline.record_source (a source staged and
     committed, its connection still open)."""
     roots = [data_dir.resolve(), data_dir]
     patched: list[tuple[Any, str, Any]] = []
@@ -277,6 +278,13 @@ def hooks(point: Callable[[str], None], data_dir: Path) -> Iterator[None]:
 
         return wrapped
 
+    def feed_released(real: Any) -> Any:
+        def wrapped(root: Any, files: list, *args: Any, **kwargs: Any) -> Any:
+            point(f"feed-committed:{files[0].source if files else ''}")
+            return real(root, files, *args, **kwargs)
+
+        return wrapped
+
     def record(real: Any) -> Any:
         def wrapped(con: Any, run_id: str, outcome: Any, *args: Any, **kwargs: Any) -> Any:
             point(f"run_source:{outcome.source}")
@@ -289,6 +297,7 @@ def hooks(point: Callable[[str], None], data_dir: Path) -> Iterator[None]:
     patch(leads.publish, "commit_publish", commit)
     patch(leads.staging, "_upsert", upsert)
     patch(leads.feeds, "written_files", feed_written)
+    patch(leads.feeds, "released", feed_released)
     patch(pipeline, "record_source", record)
     try:
         yield
@@ -939,15 +948,18 @@ DEFAULT_KILL_POINTS = (
 
 
 def default_kill_points(points: list[str]) -> list[int]:
-    """Point numbers (1-based) of DEFAULT_KILL_POINTS plus the first upsert, the first feed file written and the
-    first and last source."""
+    """Point numbers (1-based) of DEFAULT_KILL_POINTS plus the first upsert, the first feed file written and
+    committed, and the first and last source."""
     chosen: set[int] = set()
-    stages = [n for n, name in enumerate(points, start=1) if name.startswith("stage_source:")]
-    upserts = [n for n, name in enumerate(points, start=1) if name.startswith("upsert-uncommitted:")]
-    feed_files = [n for n, name in enumerate(points, start=1) if name.startswith("feed-written:")]
+
+    def numbers(prefix: str) -> list[int]:
+        return [n for n, name in enumerate(points, start=1) if name.startswith(prefix)]
+
+    stages = numbers("stage_source:")
     chosen |= {stages[0], stages[-1]} if stages else set()
-    chosen |= {upserts[0]} if upserts else set()
-    chosen |= {feed_files[0]} if feed_files else set()
+    # the first upsert inside its transaction; the first feed file written (unlisted), then committed
+    for prefix in ("upsert-uncommitted:", "feed-written:", "feed-committed:"):
+        chosen |= set(numbers(prefix)[:1])
     chosen |= {n for n, name in enumerate(points, start=1) if name in DEFAULT_KILL_POINTS}
     return sorted(chosen)
 

@@ -31,17 +31,18 @@ def state_set_aside(settings: Settings) -> Path | None:
     """Rename the working state (and its WAL: DuckDB would delete a WAL left without its database) to
     pipeline.before-rebuild-<UTC stamp>.duckdb, and its staged feed files (leads/feeds.py) to
     feeds.before-rebuild-<UTC stamp>, kept for a post-mortem; the path, or None when there was none."""
-    if not settings.state_db.exists():
-        return None
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    aside = settings.state_db.with_name(f"pipeline.before-rebuild-{stamp}.duckdb")
-    wal = settings.state_db.with_name(settings.state_db.name + ".wal")
-    if wal.exists():
-        wal.rename(aside.with_name(aside.name + ".wal"))
+    aside = None
+    if settings.state_db.exists():
+        aside = settings.state_db.with_name(f"pipeline.before-rebuild-{stamp}.duckdb")
+        wal = settings.state_db.with_name(settings.state_db.name + ".wal")
+        if wal.exists():
+            wal.rename(aside.with_name(aside.name + ".wal"))
+        settings.state_db.rename(aside)
+    # after the database: a kill in between leaves no state listing files that are gone
     feeds = settings.state_dir / "feeds"
     if feeds.is_dir():
         feeds.rename(settings.state_dir / f"feeds.before-rebuild-{stamp}")
-    settings.state_db.rename(aside)
     return aside
 
 

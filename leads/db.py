@@ -103,7 +103,10 @@ def state_db(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         _configured(con, settings)
         con.execute(sql_text(settings, "state_schema"))
         _check_state_version(con, settings)
-        _feeds().create_views(con)
+        try:
+            _feeds().create_views(con)
+        except duckdb.Error as exc:  # a listed feed file missing or torn (a power cut, a hand-made change)
+            raise StateDamaged(damaged_state_message(settings, exc)) from None
         yield con
     finally:
         con.close()

@@ -30,10 +30,13 @@ import pyarrow.parquet as pq
 from duckdb import ColumnExpression, ConstantExpression
 
 from leads.db import ident
+from leads.errors import LeadsError
+from leads.files import fsync_dir, fsync_file
 from schemas.vocabulary import FEED_FIELDS
 
 FEED_TABLES = {kind: f"staged_{kind}" for kind in FEED_FIELDS}
 SCHEMA_FILE = "_schema.parquet"
+GLOB_CHARACTERS = frozenset("*?[]{}")
 # zstd: half the size of lz4 for +0.9 CPU s per 3.3M-row parcel roll; level 1 writes that roll in 2.8 CPU s
 # against 3.4 at Polars' default level, for the same size (124 MB)
 COMPRESSION = "zstd"
@@ -47,17 +50,27 @@ def feeds_root(con: duckdb.DuckDBPyConnection) -> Path:
     ).fetchall()
     if not path or not path[0][0]:
         raise ValueError("staged feeds need a state database file, not an in-memory database")
-    return Path(path[0][0]).resolve().parent / "feeds"
+    root = Path(path[0][0]).resolve().parent / "feeds"
+    if GLOB_CHARACTERS.intersection(str(root)):
+        # DuckDB reads every Parquet path as a glob pattern: `a[1]` would read `a1`
+        raise LeadsError(
+            f"the data directory's path must not contain any of {''.join(sorted(GLOB_CHARACTERS))}"
+        )
+    return root
 
 
 def written_schema_files(root: Path, schemas: dict[str, pl.DataFrame]) -> None:
-    """The empty file of each kind's staged columns (rewritten whole, so a schema change carries over)."""
+    """The empty file of each kind's staged columns (replaced whole when the columns change)."""
     for kind, empty in schemas.items():
         folder = root / kind
         folder.mkdir(parents=True, exist_ok=True)
+        if (folder / SCHEMA_FILE).exists() and pl.read_parquet_schema(folder / SCHEMA_FILE) == empty.schema:
+            continue
         part = folder / f"{SCHEMA_FILE}.{uuid.uuid4().hex}.part"
         empty.write_parquet(part)
+        fsync_file(part)
         part.replace(folder / SCHEMA_FILE)
+        fsync_dir(folder)
 
 
 def _quoted(path: Path) -> str:
@@ -170,12 +183,19 @@ def written_files(
                     params["current"] = str(root / current)
                 query = _county_file_sql(key, county is not None, current is not None)
                 con.sql(query, params=params).write_parquet(str(target), compression=COMPRESSION)
+            fsync_file(target)
             rows_written = pq.read_metadata(target).num_rows
             written.append(FeedFile(kind, source, county, f"{kind}/{source}/{name}", rows_written, current))
+        for folder in {(root / f.path).parent for f in written}:
+            fsync_dir(folder)  # the new names are durable before the commit lists them (power loss)
     except BaseException:
         discarded(root, written)
         raise
     return written
+
+
+def _listed_paths(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {p for (p,) in con.execute("SELECT path FROM feed_files").fetchall()}
 
 
 def recorded(con: duckdb.DuckDBPyConnection, files: list[FeedFile]) -> None:
@@ -203,12 +223,23 @@ def discarded(root: Path, files: list[FeedFile]) -> None:
         (root / f.path).unlink(missing_ok=True)
 
 
+def discarded_unless_listed(con: duckdb.DuckDBPyConnection, root: Path, files: list[FeedFile]) -> None:
+    """When a commit raised: remove the new files, unless the list names them. The error can come after the
+    COMMIT (an interrupt, a failing statement after it): then the files are the feed's current ones. When the
+    list cannot be read, they are kept, and the next run removes whichever are unlisted."""
+    try:
+        listed = _listed_paths(con)
+    except duckdb.Error:
+        return
+    discarded(root, [f for f in files if f.path not in listed])
+
+
 def removed_orphans(con: duckdb.DuckDBPyConnection, root: Path) -> int:
     """Remove the feed files no list names: left by a run killed between writing a file and committing its
     list, or between the commit and removing the file it replaced. The number removed."""
     if not root.is_dir():
         return 0
-    listed = {root / p for (p,) in con.execute("SELECT path FROM feed_files").fetchall()}
+    listed = {root / p for p in _listed_paths(con)}
     removed = 0
     for path in root.glob("*/*/*"):
         if path not in listed and path.is_file():
@@ -239,7 +270,9 @@ def migrated_tables(con: duckdb.DuckDBPyConnection, root: Path) -> int:
             folder.mkdir(parents=True, exist_ok=True)
             part = folder / f"{SCHEMA_FILE}.{uuid.uuid4().hex}.part"
             con.sql(f"SELECT * FROM main.{ident(table)} LIMIT 0").write_parquet(str(part))  # noqa: S608
+            fsync_file(part)
             part.replace(folder / SCHEMA_FILE)
+            fsync_dir(folder)
             county = "county_fips" if "county_fips" in FEED_FIELDS[kind] else "NULL"
             groups = con.execute(
                 f"SELECT DISTINCT source, {county} FROM main.{ident(table)} ORDER BY ALL"  # noqa: S608
@@ -253,6 +286,8 @@ def migrated_tables(con: duckdb.DuckDBPyConnection, root: Path) -> int:
                 name = f"{fips or 'all'}.{uuid.uuid4().hex[:12]}.parquet"
                 (folder / source).mkdir(parents=True, exist_ok=True)
                 relation.write_parquet(str(folder / source / name), compression=COMPRESSION)
+                fsync_file(folder / source / name)
+                fsync_dir(folder / source)
                 rows = pq.read_metadata(folder / source / name).num_rows
                 written.append(FeedFile(kind, source, fips, f"{kind}/{source}/{name}", rows, None))
         con.execute("BEGIN TRANSACTION")
@@ -287,7 +322,7 @@ def upserted(
     except BaseException:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
-        discarded(root, files)
+        discarded_unless_listed(con, root, files)
         raise
     released(root, files)
     create_views(con, root)

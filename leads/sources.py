@@ -194,6 +194,13 @@ class SourceConfig(_Strict):
         unknown_key = sorted(set(self.record_key) - set(self.fields))
         if unknown_key:
             raise ValueError(f"record_key names unmapped field(s) {unknown_key}")
+        if (
+            self.kind != "filings"
+            and "county_fips" in FEED_FIELDS[self.kind]
+            and "county_fips" not in self.record_key
+        ):
+            # staged feeds are kept one resolved file per county (leads/feeds.py): a key spans one county
+            raise ValueError(f"record_key of a {self.kind} feed must include county_fips")
         if self.format.columns and self.format.type == "delimited":
             available = set(self.format.columns) | {
                 f"{j.prefix}{c}" for j in self.joins for c in j.columns if c != j.key

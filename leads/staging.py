@@ -409,7 +409,8 @@ def _commit_part(
                     con.execute("INSERT INTO quarantine BY NAME SELECT *, ? AS run_id FROM q", [run_id])
             _mark_staged(con, part.files, result)
     except BaseException:
-        feeds.discarded(batch.root, feed_files)
+        if feed_files:
+            feeds.discarded_unless_listed(con, batch.root, feed_files)
         raise
     if feed_files:
         feeds.released(batch.root, feed_files)

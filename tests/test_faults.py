@@ -146,6 +146,7 @@ def test_kill_at_every_step_leaves_old_or_new_publish_and_a_rerun_heals(
         "start_run",
         "upsert-uncommitted",
         "feed-written",  # a feed's new Parquet file written, its list not committed (leads/feeds.py)
+        "feed-committed",  # listed and committed, the file it replaces not yet removed
         "stage_source",
         "assemble_cases",
         "score_leads",

@@ -3,8 +3,10 @@ per record key, listed in the state in the same transaction as its landed file, 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -12,6 +14,7 @@ import pytest
 
 from leads import feeds, staging
 from leads.db import state_db, state_reader
+from leads.errors import LeadsError, StateDamaged
 from leads.landing import landed_deliveries
 from leads.pipeline import ensure_staged_tables
 from leads.settings import Settings
@@ -216,3 +219,56 @@ def test_a_version_2_state_has_its_feed_tables_moved_to_files(tmp_path: Path) ->
             ("48201", "B2", True, D26),
         ]
         assert con.execute("SELECT count(*) FROM feed_files").fetchall() == [(3,)]
+
+
+def test_an_error_after_the_commit_keeps_the_files_the_list_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupt can arrive after COMMIT, on the way out of the block: the new file is the feed's now."""
+    settings = _settings(tmp_path)
+    _deliver(settings.landing, "2026-11-25", "vacancy_12057.csv", ["12057,A1,N,2026-11-20"])
+
+    @contextlib.contextmanager
+    def interrupted_on_exit(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        yield
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(staging, "unordered_inserts", interrupted_on_exit)
+    with pytest.raises(KeyboardInterrupt):
+        _stage(settings, "run-1")
+    monkeypatch.undo()
+    with state_db(settings) as con:
+        assert _rows(con) == [("12057", "A1", False, D25)]
+        assert _files_on_disk(settings) == set(_listed(con).values())
+
+
+def test_a_listed_feed_file_gone_is_a_damaged_state_with_the_rebuild_command(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    _deliver(settings.landing, "2026-11-25", "vacancy_12057.csv", ["12057,A1,N,2026-11-20"])
+    _stage(settings, "run-1")
+    for path in (settings.state_dir / "feeds" / "vacancy" / "usps_test").glob("*.parquet"):
+        path.unlink()
+    with pytest.raises(StateDamaged) as info, state_db(settings):
+        pass
+    message = str(info.value)
+    assert "\n" not in message and "--rebuild" in message and "12057" in message
+
+
+def test_a_data_directory_with_glob_characters_is_refused_in_one_line(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "leads[prod]", landing_dir=tmp_path / "landing")
+    with pytest.raises(LeadsError, match=r"must not contain any of \*\?\[\]\{\}"), state_db(settings) as con:
+        ensure_staged_tables(con)
+
+
+def test_a_county_feed_keyed_without_its_county_is_a_config_error() -> None:
+    fields = {"county_fips": "county_fips", "apn": "apn", "vacant": "vacant"}
+    with pytest.raises(ValueError, match="record_key of a vacancy feed must include county_fips"):
+        SourceConfig.model_validate(
+            {
+                "source": "usps_test",
+                "kind": "vacancy",
+                "format": {"type": "delimited"},
+                "fields": fields,
+                "record_key": ["apn"],
+            }
+        )
