@@ -120,11 +120,11 @@ def _current(con: duckdb.DuckDBPyConnection, kind: str, source: str, county: str
     return found[0][0] if found else None
 
 
-def _counties(con: duckdb.DuckDBPyConnection, kind: str, rows: pl.DataFrame | str) -> list[str | None]:
+def _counties(con: duckdb.DuckDBPyConnection, kind: str, frame: pl.DataFrame | None) -> list[str | None]:
     if "county_fips" not in FEED_FIELDS[kind]:
         return [None]
-    if isinstance(rows, pl.DataFrame):
-        return rows["county_fips"].unique().sort(nulls_last=True).to_list()
+    if frame is not None:
+        return frame["county_fips"].unique().sort(nulls_last=True).to_list()
     return [
         r[0]
         for r in con.execute("SELECT DISTINCT county_fips FROM incoming ORDER BY 1 NULLS LAST").fetchall()
@@ -153,27 +153,27 @@ def written_files(
     con: duckdb.DuckDBPyConnection,
     kind: str,
     source: str,
-    rows: pl.DataFrame | str,
+    frame: pl.DataFrame | None,
     key: list[str],
     root: Path,
 ) -> list[FeedFile]:
-    """Write the new resolved file of each county in `rows` (one landed file's staged rows: a frame, or a
-    Parquet file when prepared by a worker; exposed to DuckDB as `incoming` by the caller) and return them
-    for `recorded`. Nothing is listed yet: the caller commits the list, then calls `released`. A county
+    """Write the new resolved file of each county in `incoming` (exposed to DuckDB by the caller: one landed
+    file's staged rows; `frame`: the same rows as a frame when this process holds them, None when DuckDB reads
+    them from a worker's Parquet part or a table) and return them for `recorded`. Nothing is listed yet: the caller commits the list, then calls `released`. A county
     without a file gets the rows as they are; one with a file gets the merge."""
     written: list[FeedFile] = []
     try:
-        counties = _counties(con, kind, rows)
+        counties = _counties(con, kind, frame)
         for county in counties:
             folder = root / kind / source
             folder.mkdir(parents=True, exist_ok=True)
             name = f"{county or 'all'}.{uuid.uuid4().hex[:12]}.parquet"
             current = _current(con, kind, source, county)
             target = folder / name
-            if current is None and isinstance(rows, pl.DataFrame):
+            if current is None and frame is not None:
                 # the common case (a first load, one county per file): Polars writes the frame as it is
                 single = len(counties) == 1
-                county_rows = rows if single else rows.filter(pl.col("county_fips") == county)
+                county_rows = frame if single else frame.filter(pl.col("county_fips") == county)
                 county_rows.write_parquet(
                     target, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL
                 )
@@ -266,30 +266,18 @@ def migrated_tables(con: duckdb.DuckDBPyConnection, root: Path) -> int:
         for kind, table in FEED_TABLES.items():
             if table not in tables:
                 continue
-            folder = root / kind
-            folder.mkdir(parents=True, exist_ok=True)
-            part = folder / f"{SCHEMA_FILE}.{uuid.uuid4().hex}.part"
-            con.sql(f"SELECT * FROM main.{ident(table)} LIMIT 0").write_parquet(str(part))  # noqa: S608
-            fsync_file(part)
-            part.replace(folder / SCHEMA_FILE)
-            fsync_dir(folder)
-            county = "county_fips" if "county_fips" in FEED_FIELDS[kind] else "NULL"
-            groups = con.execute(
-                f"SELECT DISTINCT source, {county} FROM main.{ident(table)} ORDER BY ALL"  # noqa: S608
-            ).fetchall()
-            for source, fips in groups:
-                relation = con.table(f"main.{table}").filter(
-                    ColumnExpression("source") == ConstantExpression(source)
+            relation = con.table(f"main.{table}")
+            written_schema_files(root, {kind: relation.limit(0).pl()})
+            sources = relation.select("source").distinct().order("source").fetchall()
+            for (source,) in sources:
+                relation.filter(ColumnExpression("source") == ConstantExpression(source)).create_view(
+                    "incoming"
                 )
-                if fips is not None:
-                    relation = relation.filter(ColumnExpression("county_fips") == ConstantExpression(fips))
-                name = f"{fips or 'all'}.{uuid.uuid4().hex[:12]}.parquet"
-                (folder / source).mkdir(parents=True, exist_ok=True)
-                relation.write_parquet(str(folder / source / name), compression=COMPRESSION)
-                fsync_file(folder / source / name)
-                fsync_dir(folder / source)
-                rows = pq.read_metadata(folder / source / name).num_rows
-                written.append(FeedFile(kind, source, fips, f"{kind}/{source}/{name}", rows, None))
+                try:
+                    # no file is listed yet, so nothing is merged: the record key is not needed
+                    written += written_files(con, kind, source, None, [], root)
+                finally:
+                    con.execute("DROP VIEW IF EXISTS incoming")
         con.execute("BEGIN TRANSACTION")
         recorded(con, written)
         for table in FEED_TABLES.values():

@@ -379,8 +379,9 @@ def _commit_part(
     result: StageResult,
 ) -> None:
     """Write one landed file in one transaction: its staged rows (upserted by record key; a feed's new
-    resolved files, written just before, are listed), its quarantine rows and its manifest status. A record key that an earlier file of the batch also carried is a duplicate
-    (the later file wins, as it would in one sorted frame)."""
+    resolved files, written just before, are listed), its quarantine rows and its manifest status. A record
+    key that an earlier file of the batch also carried is a duplicate (the later file wins, as it would in one
+    sorted frame)."""
     if isinstance(part, PartFiles):
         staged, quarantine = part.staged_path, part.quarantine_path
     else:
@@ -394,8 +395,9 @@ def _commit_part(
     if staged is not None and config.kind in feeds.FEED_TABLES:
         # a feed's new resolved files are written first, under new names, and listed by the commit below
         with _exposed(con, "incoming", staged):
+            frame = staged if isinstance(staged, pl.DataFrame) else None
             feed_files = feeds.written_files(
-                con, config.kind, config.source, staged, config.record_key, batch.root
+                con, config.kind, config.source, frame, config.record_key, batch.root
             )
     try:
         with unordered_inserts(con), transaction(con):
